@@ -1,0 +1,256 @@
+//! Headless commands: `list`, `run`, `bench`.
+
+use std::io::Write;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use trainscope_engine::{Backend, BackendChoice, DynLab, Preset, StepReport, labs};
+
+/// Arguments of `trainscope run`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// A preset file, or the name of a built-in preset (see `trainscope list`).
+    pub preset: String,
+    /// Number of steps (default: the preset's `steps`, else the lab's planned run length).
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Compute backend.
+    #[arg(long, default_value = "cpu")]
+    pub backend: BackendChoice,
+    /// Override a setting, e.g. `--set seed=3 --set lr=0.01 --set layers=[256,256]`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Output folder (default: out/<preset name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Do not draw a progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Arguments of `trainscope bench`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// A preset file or built-in name.
+    #[arg(default_value = "ff-mnist-quick")]
+    pub preset: String,
+    /// Steps to time (after 5 warm-up steps).
+    #[arg(long, default_value_t = 100)]
+    pub steps: u64,
+    /// Compute backend.
+    #[arg(long, default_value = "cpu")]
+    pub backend: BackendChoice,
+    /// Override a setting (as for `run`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// `trainscope list`.
+pub fn list() -> Result<()> {
+    println!("Labs:");
+    for e in labs::all() {
+        println!("  {:<6} {} — {}", e.id, e.name, e.paper);
+    }
+    println!("\nPresets (run with `trainscope run NAME`):");
+    for p in Preset::builtins()? {
+        println!("  {:<24} [{}] {}", p.name, p.lab, p.title);
+    }
+    Ok(())
+}
+
+fn load_preset(name: &str, sets: &[String], steps: Option<u64>) -> Result<Preset> {
+    let mut preset = Preset::resolve(name)?;
+    for s in sets {
+        preset.apply_set(s)?;
+    }
+    if let Some(n) = steps {
+        preset.steps = Some(n);
+    }
+    Ok(preset)
+}
+
+fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, trainscope_engine::LabError>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r.map_err(|e| anyhow!("{what}: {e}")),
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            bail!("{what}: the lab panicked: {msg}")
+        }
+    }
+}
+
+/// Key metrics shown beside the progress bar, when present.
+const KEY_METRICS: &[&str] = &["test_error", "bp_test_error", "ff_loss", "bp_loss", "loss"];
+
+struct Metrics {
+    last: Vec<(String, f64)>,
+    csv: std::io::BufWriter<std::fs::File>,
+}
+
+impl Metrics {
+    fn record(&mut self, step: u64, report: &StepReport) -> Result<()> {
+        for (name, value) in &report.metrics {
+            writeln!(self.csv, "{step},{name},{value}")?;
+            match self.last.iter_mut().find(|(n, _)| n == name) {
+                Some(slot) => slot.1 = *value,
+                None => self.last.push((name.clone(), *value)),
+            }
+        }
+        Ok(())
+    }
+
+    fn summary_line(&self) -> String {
+        KEY_METRICS
+            .iter()
+            .filter_map(|k| self.last.iter().find(|(n, _)| n == k))
+            .map(|(n, v)| format!("{n}={v:.4}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// What a finished headless run produced.
+pub struct RunOutcome {
+    /// The folder holding metrics.csv and summary.json.
+    pub out: PathBuf,
+    /// summary.json's content.
+    pub summary: serde_json::Value,
+}
+
+/// `trainscope run`.
+pub fn run(args: &RunArgs) -> Result<RunOutcome> {
+    let preset = load_preset(&args.preset, &args.set, args.steps)?;
+    let backend = Backend::select(args.backend);
+    if let Some(n) = &backend.notice {
+        eprintln!("note: {n}");
+    }
+    eprintln!("preset: {} ({})", preset.name, preset.title);
+    eprintln!("backend: {}", backend.name);
+    let mut lab: Box<dyn DynLab> = guarded("building the lab", || preset.build(&backend.device))?;
+    let steps = preset.steps.or(lab.planned_steps()).unwrap_or(1000);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join(&preset.name));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let csv_path = out.join("metrics.csv");
+    let file = std::fs::File::create(&csv_path)
+        .with_context(|| format!("creating {}", csv_path.display()))?;
+    let mut metrics = Metrics {
+        last: Vec::new(),
+        csv: std::io::BufWriter::new(file),
+    };
+    writeln!(metrics.csv, "step,series,value")?;
+
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr_with_hz(5));
+        b.set_style(
+            ProgressStyle::with_template(
+                "{bar:30.cyan/blue} {pos}/{len} steps  {per_sec}  ETA {eta}  {msg}",
+            )
+            .map_err(|e| anyhow!("progress template: {e}"))?,
+        );
+        b
+    };
+    let t0 = Instant::now();
+    let mut last_msg = Instant::now() - Duration::from_secs(1);
+    for step in 1..=steps {
+        let report = guarded(&format!("step {step}"), || lab.step())?;
+        metrics.record(step, &report)?;
+        if let Some(series) = report.first_non_finite() {
+            bar.abandon();
+            bail!(
+                "non-finite value in series `{series}` at step {step}; stopping (metrics so far are in {})",
+                csv_path.display()
+            );
+        }
+        bar.inc(1);
+        if last_msg.elapsed() > Duration::from_millis(250) {
+            bar.set_message(metrics.summary_line());
+            last_msg = Instant::now();
+        }
+    }
+    bar.set_message("final evaluation…");
+    let fin = guarded("final evaluation", || lab.finish())?;
+    metrics.record(steps, &fin)?;
+    metrics.csv.flush()?;
+    let wall = t0.elapsed().as_secs_f64();
+    bar.finish_with_message(metrics.summary_line());
+
+    let mut summary = serde_json::Map::new();
+    summary.insert("preset".into(), preset.name.clone().into());
+    summary.insert("preset_source".into(), preset.source.clone().into());
+    summary.insert("title".into(), preset.title.clone().into());
+    summary.insert("lab".into(), preset.lab.clone().into());
+    summary.insert("seed".into(), preset.seed.into());
+    summary.insert("config".into(), serde_json::to_value(&preset.config)?);
+    summary.insert("backend".into(), backend.name.clone().into());
+    summary.insert("steps".into(), steps.into());
+    summary.insert("wall_seconds".into(), wall.into());
+    summary.insert(
+        "steps_per_second".into(),
+        (steps as f64 / wall.max(1e-9)).into(),
+    );
+    for (name, value) in &metrics.last {
+        let key = if summary.contains_key(name) {
+            format!("metric_{name}")
+        } else {
+            name.clone()
+        };
+        summary.insert(
+            key,
+            serde_json::Number::from_f64(*value).map_or(serde_json::Value::Null, Into::into),
+        );
+    }
+    let summary = serde_json::Value::Object(summary);
+    let summary_path = out.join("summary.json");
+    std::fs::write(
+        &summary_path,
+        serde_json::to_string_pretty(&summary)? + "\n",
+    )
+    .with_context(|| format!("writing {}", summary_path.display()))?;
+    eprintln!(
+        "wrote {} and {} ({wall:.1} s)",
+        csv_path.display(),
+        summary_path.display()
+    );
+    println!("{}", metrics.summary_line());
+    Ok(RunOutcome { out, summary })
+}
+
+/// `trainscope bench`: steps per second of a preset's training step, without evaluation.
+pub fn bench(args: &BenchArgs) -> Result<()> {
+    let mut sets = args.set.clone();
+    sets.push("eval_every=0".into());
+    let preset = load_preset(&args.preset, &sets, None)?;
+    let backend = Backend::select(args.backend);
+    if let Some(n) = &backend.notice {
+        eprintln!("note: {n}");
+    }
+    let mut lab = guarded("building the lab", || preset.build(&backend.device))?;
+    for _ in 0..5 {
+        guarded("warm-up", || lab.step())?;
+    }
+    let t0 = Instant::now();
+    for _ in 0..args.steps {
+        guarded("step", || lab.step())?;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "{}: {} steps on {} in {secs:.2} s = {:.1} steps/s",
+        preset.name,
+        args.steps,
+        backend.name,
+        args.steps as f64 / secs
+    );
+    Ok(())
+}

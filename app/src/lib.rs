@@ -1,0 +1,6 @@
+//! The Trainscope application: the eframe shell ([`gui`]), the headless commands ([`cli`]) and
+//! file export ([`export`]). The binary `trainscope` is a thin wrapper over these.
+
+pub mod cli;
+pub mod export;
+pub mod gui;

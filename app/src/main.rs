@@ -1,0 +1,50 @@
+//! `trainscope`: the desktop lab (no arguments) and its headless command line.
+
+use trainscope::{cli, gui};
+
+use clap::{Parser, Subcommand};
+use trainscope_engine::BackendChoice;
+
+/// Watch research models train live, or run their presets headless.
+#[derive(Parser, Debug)]
+#[command(name = "trainscope", version, about)]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// List the labs and the presets.
+    List,
+    /// Run a preset headless, writing metrics.csv and summary.json.
+    Run(cli::RunArgs),
+    /// Measure training speed of a preset (steps per second, no evaluation).
+    Bench(cli::BenchArgs),
+    /// Open the GUI (the default).
+    Gui {
+        /// Preset to open first (a file or a built-in name).
+        preset: Option<String>,
+        /// Backend to start on.
+        #[arg(long, default_value = "cpu")]
+        backend: BackendChoice,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let result = match args.command {
+        None => gui::run(None, BackendChoice::Cpu),
+        Some(Cmd::Gui { preset, backend }) => gui::run(preset, backend),
+        Some(Cmd::List) => cli::list(),
+        Some(Cmd::Run(a)) => cli::run(&a).map(|_| ()),
+        Some(Cmd::Bench(a)) => cli::bench(&a),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

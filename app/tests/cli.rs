@@ -1,0 +1,138 @@
+//! The headless command line, run as a user would.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trainscope"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ts-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+const SMALL: [&str; 10] = [
+    "--set",
+    "train_limit=300",
+    "--set",
+    "test_limit=100",
+    "--set",
+    "layers=[32,32]",
+    "--set",
+    "batch_size=20",
+    "--set",
+    "eval_every=2",
+];
+
+#[test]
+fn every_preset_runs_headless_and_writes_metrics_and_summary() {
+    let presets =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../presets")).expect("presets dir");
+    let mut ran = 0;
+    for entry in presets.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        let out = tmp(&format!("run-{ran}"));
+        let o = bin()
+            .arg("run")
+            .arg(&path)
+            .args(["--steps", "3", "--quiet", "--set", "seed=4"])
+            .args(SMALL)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("runs");
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.contains("backend: cpu"),
+            "backend is reported: {stderr}"
+        );
+        let csv = std::fs::read_to_string(out.join("metrics.csv")).expect("metrics.csv");
+        assert!(csv.starts_with("step,series,value\n"));
+        assert!(csv.lines().count() > 10);
+        let summary: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("summary.json")).expect("summary"),
+        )
+        .expect("json");
+        assert_eq!(summary["steps"], 3);
+        assert_eq!(
+            summary["config"]["seed"], 4,
+            "--set reaches the effective config"
+        );
+        assert_eq!(summary["config"]["train_limit"], 300);
+        assert!(
+            summary["backend"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("cpu"))
+        );
+        assert!(summary["wall_seconds"].as_f64().is_some());
+        let te = summary["test_error"].as_f64().expect("test_error");
+        assert!((0.0..=1.0).contains(&te));
+        assert!(summary["bp_test_error"].as_f64().is_some());
+        let _ = std::fs::remove_dir_all(&out);
+        ran += 1;
+    }
+    assert!(ran >= 2, "ran {ran} presets");
+}
+
+#[test]
+fn bad_presets_and_overrides_exit_nonzero_with_a_clear_message() {
+    let dir = tmp("bad");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "lab = \"ff\"\ntitle = \"x\"\nseed = 1\n[config]\nlayres = [3]\n",
+    )
+    .expect("write");
+    let o = bin()
+        .arg("run")
+        .arg(&bad)
+        .arg("--quiet")
+        .output()
+        .expect("runs");
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.toml:5:") && err.contains("layres"),
+        "{err}"
+    );
+
+    let o = bin()
+        .args(["run", "ff-mnist-quick", "--quiet", "--set", "lr=fast"])
+        .output()
+        .expect("runs");
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--set lr=fast"), "{err}");
+
+    let o = bin()
+        .args(["run", "no-such-preset"])
+        .output()
+        .expect("runs");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no-such-preset"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn list_shows_labs_and_presets() {
+    let o = bin().arg("list").output().expect("runs");
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("Forward-Forward")
+            && text.contains("ff-mnist-quick")
+            && text.contains("ff-mnist-paper")
+    );
+}

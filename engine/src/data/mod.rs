@@ -1,0 +1,4 @@
+//! Datasets: loaders with validation and tests.
+
+pub mod idx;
+pub mod mnist;

@@ -1,0 +1,50 @@
+//! Small burn building blocks shared by several labs.
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::error::LabError;
+use crate::rng::Rng;
+
+/// A linear layer initialised from our own RNG (uniform ±1/√fan_in, as is customary), so that
+/// initial weights depend only on the lab's seed and never on burn's global generator.
+pub fn init_linear(d_in: usize, d_out: usize, rng: &mut Rng, device: &Device) -> Linear {
+    let k = 1.0 / (d_in as f32).sqrt();
+    let w: Vec<f32> = (0..d_in * d_out).map(|_| rng.range_f32(-k, k)).collect();
+    let b: Vec<f32> = (0..d_out).map(|_| rng.range_f32(-k, k)).collect();
+    Linear {
+        weight: Param::from_tensor(Tensor::from_data(TensorData::new(w, [d_in, d_out]), device)),
+        bias: Some(Param::from_tensor(Tensor::from_data(
+            TensorData::new(b, [d_out]),
+            device,
+        ))),
+    }
+}
+
+/// Divides each row by its root-mean-square (no mean subtraction), so only the direction of an
+/// activity vector is passed on, as Forward-Forward requires.
+pub fn rms_normalize(x: Tensor<2>) -> Tensor<2> {
+    let rms = x.clone().square().mean_dim(1).sqrt().add_scalar(1e-8);
+    x / rms
+}
+
+/// A `[rows, cols]` tensor from row-major host data.
+pub fn matrix(data: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(data, [rows, cols]), device)
+}
+
+/// Reads a tensor back to the host as `f32`s.
+pub fn to_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, LabError> {
+    t.into_data()
+        .try_into_vec_as::<f32>()
+        .map_err(|e| LabError::compute(format!("reading a tensor back: {e:?}")))
+}
+
+/// Reads a one-element tensor back as an `f64`.
+pub fn scalar(t: Tensor<1>) -> Result<f64, LabError> {
+    to_vec(t)?
+        .first()
+        .map(|&v| v as f64)
+        .ok_or_else(|| LabError::compute("empty tensor where a scalar was expected"))
+}

@@ -1,0 +1,469 @@
+//! One worker thread per run: commands in, frames out.
+//!
+//! The worker owns the lab. The UI sends [`Command`]s and reads the newest [`RunState`] under a
+//! lock that the worker holds only while publishing (at most ~30 times a second), so drawing never
+//! waits on training. A panic inside a lab becomes that run's error; a non-finite metric pauses
+//! the run and names the series and step.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::error::LabError;
+use crate::lab::{AnyView, DynLab, KnobSpec, KnobValue};
+use crate::series::SeriesStore;
+
+/// Builds (and on reset rebuilds) the run's lab, on the worker thread.
+pub type LabFactory = Box<dyn Fn() -> Result<Box<dyn DynLab>, LabError> + Send>;
+/// Called after each published frame, e.g. to ask the GUI for a repaint.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// Minimum time between two published frames.
+const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Building the lab (loading data, initialising the model).
+    Loading,
+    /// Built and waiting for a command.
+    Paused,
+    /// Stepping.
+    Running,
+    /// Reached its planned length and ran its final evaluation.
+    Finished,
+    /// Stopped by an error; see the message. Reset to try again.
+    Failed,
+}
+
+/// Commands a run accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Step continuously.
+    Play,
+    /// Stop stepping.
+    Pause,
+    /// Take this many steps, then pause.
+    Step(u64),
+    /// Rebuild the lab from its config and forget the history.
+    Reset,
+    /// Change a knob live; a marker is recorded at the current step.
+    SetKnob(String, KnobValue),
+    /// Limit the step rate (steps per second); `None` runs flat out.
+    SetSpeed(Option<f64>),
+    /// Run the lab's final evaluation now.
+    Finish,
+    /// End the worker thread.
+    Stop,
+}
+
+/// The newest published state of a run.
+#[derive(Clone)]
+pub struct RunState {
+    /// Where the run is.
+    pub status: Status,
+    /// Steps taken since the last reset.
+    pub step: u64,
+    /// Recent stepping rate.
+    pub steps_per_sec: f64,
+    /// Metric history.
+    pub series: SeriesStore,
+    /// The lab's latest snapshot for drawing.
+    pub view: Option<AnyView>,
+    /// The lab's knobs and their current values.
+    pub knobs: Vec<KnobSpec>,
+    /// An error or notice for the user.
+    pub message: Option<String>,
+    /// The lab's planned run length.
+    pub planned_steps: Option<u64>,
+    /// The step-rate limit in force.
+    pub max_rate: Option<f64>,
+    /// Incremented on every publish.
+    pub frame: u64,
+}
+
+impl Default for RunState {
+    fn default() -> Self {
+        RunState {
+            status: Status::Loading,
+            step: 0,
+            steps_per_sec: 0.0,
+            series: SeriesStore::new(),
+            view: None,
+            knobs: Vec::new(),
+            message: None,
+            planned_steps: None,
+            max_rate: None,
+            frame: 0,
+        }
+    }
+}
+
+/// A handle to a run's worker thread. Dropping it stops the worker (without waiting for it).
+pub struct Runner {
+    tx: Sender<Command>,
+    state: Arc<Mutex<RunState>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn lock(state: &Mutex<RunState>) -> MutexGuard<'_, RunState> {
+    // A poisoned lock only means a panic happened while publishing; the data is still usable.
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+impl Runner {
+    /// Starts a worker that builds the lab with `factory` and waits, paused, for commands.
+    pub fn spawn(factory: LabFactory, waker: Option<Waker>) -> Runner {
+        let (tx, rx) = mpsc::channel();
+        let state = Arc::new(Mutex::new(RunState::default()));
+        let worker = Worker {
+            factory,
+            lab: None,
+            rx,
+            state: state.clone(),
+            waker,
+            running: false,
+            pending: 0,
+            step: 0,
+            buffer: Vec::new(),
+            markers: Vec::new(),
+            status: Status::Loading,
+            message: None,
+            max_rate: None,
+            last_publish: Instant::now(),
+            steps_at_publish: 0,
+            rate: 0.0,
+            auto_finished: false,
+            last_step_at: Instant::now(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("trainscope-run".into())
+            .spawn(move || worker.run())
+            .ok();
+        if thread.is_none() {
+            let mut s = lock(&state);
+            s.status = Status::Failed;
+            s.message = Some("could not start a worker thread".into());
+        }
+        Runner { tx, state, thread }
+    }
+
+    /// Sends a command; ignored if the worker has ended.
+    pub fn send(&self, cmd: Command) {
+        let _ = self.tx.send(cmd);
+    }
+
+    /// Reads the newest state under a brief lock.
+    pub fn read<R>(&self, f: impl FnOnce(&RunState) -> R) -> R {
+        f(&lock(&self.state))
+    }
+
+    /// Polls until `pred` holds or `timeout` passes; returns whether it held. For tests and
+    /// headless drivers: the GUI never waits.
+    pub fn wait_until(&self, timeout: Duration, pred: impl Fn(&RunState) -> bool) -> bool {
+        let end = Instant::now() + timeout;
+        loop {
+            if self.read(&pred) {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Stops the worker and waits for it to end.
+    pub fn stop_and_join(mut self) {
+        self.send(Command::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Command::Stop);
+    }
+}
+
+struct Worker {
+    factory: LabFactory,
+    lab: Option<Box<dyn DynLab>>,
+    rx: Receiver<Command>,
+    state: Arc<Mutex<RunState>>,
+    waker: Option<Waker>,
+    running: bool,
+    pending: u64,
+    step: u64,
+    buffer: Vec<(u64, String, f64)>,
+    markers: Vec<(u64, String)>,
+    status: Status,
+    message: Option<String>,
+    max_rate: Option<f64>,
+    last_publish: Instant,
+    steps_at_publish: u64,
+    rate: f64,
+    auto_finished: bool,
+    last_step_at: Instant,
+}
+
+impl Worker {
+    fn run(mut self) {
+        self.build(true);
+        loop {
+            let busy = self.running || self.pending > 0;
+            let cmd = if busy {
+                match self.rx.try_recv() {
+                    Ok(c) => Some(c),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            } else {
+                // Going idle: make sure the final state of the last burst is visible.
+                self.publish(true);
+                match self.rx.recv() {
+                    Ok(c) => Some(c),
+                    Err(_) => return,
+                }
+            };
+            if let Some(c) = cmd {
+                if !self.handle(c) {
+                    return;
+                }
+                continue;
+            }
+            if let Some(rate) = self.max_rate {
+                let due = self.last_step_at + Duration::from_secs_f64(1.0 / rate.max(1e-3));
+                let now = Instant::now();
+                if now < due {
+                    self.publish(false);
+                    match self.rx.recv_timeout(due - now) {
+                        Ok(c) => {
+                            if !self.handle(c) {
+                                return;
+                            }
+                        }
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                    continue;
+                }
+            }
+            self.do_step();
+            self.publish(false);
+        }
+    }
+
+    fn build(&mut self, first: bool) {
+        self.status = Status::Loading;
+        if !first {
+            self.publish(true);
+        }
+        let made = catch_unwind(AssertUnwindSafe(|| (self.factory)()));
+        self.lab = None;
+        match made {
+            Ok(Ok(lab)) => {
+                self.lab = Some(lab);
+                self.status = Status::Paused;
+            }
+            Ok(Err(e)) => self.fail(format!("could not build the lab: {e}")),
+            Err(p) => self.fail(format!(
+                "the lab panicked while building: {}",
+                panic_text(&*p)
+            )),
+        }
+        self.publish(true);
+    }
+
+    fn fail(&mut self, message: String) {
+        self.status = Status::Failed;
+        self.message = Some(message);
+        self.running = false;
+        self.pending = 0;
+    }
+
+    fn pause(&mut self) {
+        self.running = false;
+        self.pending = 0;
+        if self.status == Status::Running {
+            self.status = Status::Paused;
+        }
+    }
+
+    /// Handles one command; returns false when the worker should end.
+    fn handle(&mut self, cmd: Command) -> bool {
+        let usable = self.lab.is_some() && self.status != Status::Failed;
+        match cmd {
+            Command::Play if usable => {
+                self.running = true;
+                self.status = Status::Running;
+                self.message = None;
+            }
+            Command::Step(n) if usable => {
+                self.pending += n;
+                self.status = Status::Running;
+                self.message = None;
+            }
+            Command::Play | Command::Step(_) => {}
+            Command::Pause => self.pause(),
+            Command::Reset => {
+                self.running = false;
+                self.pending = 0;
+                self.step = 0;
+                self.buffer.clear();
+                self.markers.clear();
+                self.message = None;
+                self.auto_finished = false;
+                if let Ok(mut s) = self.state.lock() {
+                    s.series.clear();
+                }
+                self.build(false);
+            }
+            Command::SetKnob(name, value) => {
+                if let Some(lab) = self.lab.as_mut() {
+                    match lab.set_knob(&name, value.clone()) {
+                        Ok(()) => self.markers.push((self.step, format!("{name} = {value}"))),
+                        Err(e) => self.message = Some(e.to_string()),
+                    }
+                }
+            }
+            Command::SetSpeed(rate) => self.max_rate = rate.filter(|r| *r > 0.0),
+            Command::Finish => self.finish(),
+            Command::Stop => return false,
+        }
+        self.publish(true);
+        true
+    }
+
+    fn finish(&mut self) {
+        self.pause();
+        let Some(lab) = self.lab.as_mut() else {
+            return;
+        };
+        match catch_unwind(AssertUnwindSafe(|| lab.finish())) {
+            Ok(Ok(report)) => {
+                let step = self.step;
+                self.buffer
+                    .extend(report.metrics.into_iter().map(|(n, v)| (step, n, v)));
+                self.status = Status::Finished;
+            }
+            Ok(Err(e)) => self.fail(format!("final evaluation failed: {e}")),
+            Err(p) => {
+                self.lab = None;
+                self.fail(format!(
+                    "the lab panicked in its final evaluation: {}",
+                    panic_text(&*p)
+                ));
+            }
+        }
+    }
+
+    fn do_step(&mut self) {
+        let Some(lab) = self.lab.as_mut() else {
+            self.pause();
+            return;
+        };
+        self.last_step_at = Instant::now();
+        match catch_unwind(AssertUnwindSafe(|| lab.step())) {
+            Ok(Ok(report)) => {
+                self.step += 1;
+                let step = self.step;
+                let bad = report.first_non_finite().map(str::to_string);
+                self.buffer
+                    .extend(report.metrics.into_iter().map(|(n, v)| (step, n, v)));
+                if let Some(series) = bad {
+                    self.pause();
+                    self.message = Some(format!(
+                        "non-finite value in series `{series}` at step {step}; the run is paused \
+                         (try a smaller learning rate, then reset)"
+                    ));
+                    return;
+                }
+                if self.pending > 0 {
+                    self.pending -= 1;
+                    if self.pending == 0 && !self.running {
+                        self.status = Status::Paused;
+                    }
+                }
+                let planned = lab.planned_steps();
+                if self.running && !self.auto_finished && planned == Some(step) {
+                    self.auto_finished = true;
+                    self.finish();
+                }
+            }
+            Ok(Err(e)) => self.fail(format!("step {} failed: {e}", self.step + 1)),
+            Err(p) => {
+                self.lab = None;
+                self.fail(format!(
+                    "the lab panicked at step {}: {}",
+                    self.step + 1,
+                    panic_text(&*p)
+                ));
+            }
+        }
+    }
+
+    /// Publishes the newest frame if `force` or if a frame interval has passed.
+    fn publish(&mut self, force: bool) {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.last_publish);
+        if !force && elapsed < FRAME_INTERVAL {
+            return;
+        }
+        let secs = elapsed.as_secs_f64();
+        if secs > 0.0 {
+            let inst = (self.step.saturating_sub(self.steps_at_publish)) as f64 / secs;
+            self.rate = if self.running || self.pending > 0 {
+                if self.rate == 0.0 {
+                    inst
+                } else {
+                    0.7 * self.rate + 0.3 * inst
+                }
+            } else {
+                0.0
+            };
+        }
+        self.last_publish = now;
+        self.steps_at_publish = self.step;
+        let view = self.lab.as_ref().map(|l| l.view());
+        let knobs = self.lab.as_ref().map(|l| l.knobs());
+        let planned = self.lab.as_ref().and_then(|l| l.planned_steps());
+        {
+            let mut s = lock(&self.state);
+            for (step, name, value) in self.buffer.drain(..) {
+                s.series.push(&name, step as f64, value);
+            }
+            for (step, label) in self.markers.drain(..) {
+                s.series.mark(step, label);
+            }
+            s.status = self.status;
+            s.step = self.step;
+            s.steps_per_sec = self.rate;
+            if view.is_some() {
+                s.view = view;
+            }
+            if let Some(k) = knobs {
+                s.knobs = k;
+            }
+            s.planned_steps = planned;
+            s.message = self.message.clone();
+            s.max_rate = self.max_rate;
+            s.frame += 1;
+        }
+        if let Some(w) = &self.waker {
+            w();
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! A tiny deterministic lab for exercising the runner and the panels' run bar without loading
+//! data or touching burn's kernels. It is not listed among the product's labs.
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::error::LabError;
+use crate::lab::{KnobKind, KnobSpec, KnobValue, Lab, StepReport};
+use crate::rng::Rng;
+
+/// Config of [`ToyLab`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ToyConfig {
+    /// Seed of the noise.
+    pub seed: u64,
+    /// Step size of the descent.
+    pub lr: f64,
+    /// Panic at this step (0 = never), to test panic capture.
+    pub panic_at: u64,
+    /// Report NaN at this step (0 = never), to test the non-finite pause.
+    pub nan_at: u64,
+    /// Planned run length.
+    pub planned: u64,
+}
+
+impl Default for ToyConfig {
+    fn default() -> Self {
+        ToyConfig {
+            seed: 0,
+            lr: 0.1,
+            panic_at: 0,
+            nan_at: 0,
+            planned: 0,
+        }
+    }
+}
+
+/// Noisy gradient descent on (x − 3)²: a "loss" series that falls, and a `final` metric.
+pub struct ToyLab {
+    cfg: ToyConfig,
+    x: f64,
+    step: u64,
+    rng: Rng,
+}
+
+impl Lab for ToyLab {
+    type Config = ToyConfig;
+    type View = (u64, f64);
+
+    fn new(cfg: ToyConfig, _device: &Device) -> Result<Self, LabError> {
+        Ok(ToyLab {
+            rng: Rng::new(cfg.seed),
+            cfg,
+            x: 0.0,
+            step: 0,
+        })
+    }
+
+    fn step(&mut self) -> Result<StepReport, LabError> {
+        self.step += 1;
+        if self.step == self.cfg.panic_at {
+            panic!("toy lab asked to panic");
+        }
+        self.x -= self.cfg.lr * 2.0 * (self.x - 3.0) + 0.01 * self.rng.normal();
+        let mut r = StepReport::default();
+        let loss = if self.step == self.cfg.nan_at {
+            f64::NAN
+        } else {
+            (self.x - 3.0).powi(2)
+        };
+        r.push("loss", loss);
+        Ok(r)
+    }
+
+    fn view(&self) -> (u64, f64) {
+        (self.step, self.x)
+    }
+
+    fn knobs(&self) -> Vec<KnobSpec> {
+        vec![KnobSpec {
+            name: "lr".into(),
+            label: "learning rate".into(),
+            help: "Step size.".into(),
+            kind: KnobKind::Float {
+                min: 0.0,
+                max: 1.0,
+                log: false,
+            },
+            value: KnobValue::Float(self.cfg.lr),
+        }]
+    }
+
+    fn set_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError> {
+        match (knob, value.as_f64()) {
+            ("lr", Some(v)) => {
+                self.cfg.lr = v;
+                Ok(())
+            }
+            _ => Err(LabError::Knob(knob.into(), "unknown".into())),
+        }
+    }
+
+    fn planned_steps(&self) -> Option<u64> {
+        (self.cfg.planned > 0).then_some(self.cfg.planned)
+    }
+
+    fn finish(&mut self) -> Result<StepReport, LabError> {
+        let mut r = StepReport::default();
+        r.push("final", self.x);
+        Ok(r)
+    }
+}

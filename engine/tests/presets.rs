@@ -1,0 +1,33 @@
+//! Every preset builds and runs a few steps headless.
+
+use trainscope_engine::{Backend, Preset};
+
+#[test]
+fn every_builtin_preset_builds_and_steps() {
+    let device = Backend::cpu().device;
+    for mut p in Preset::builtins().expect("presets parse") {
+        // Shrink to test size; the keys are the same ones a user would --set.
+        for s in [
+            "train_limit=300",
+            "test_limit=100",
+            "layers=[32, 32]",
+            "batch_size=20",
+            "eval_every=2",
+        ] {
+            p.apply_set(s).expect(s);
+        }
+        let mut lab = p
+            .build(&device)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.name));
+        for _ in 0..3 {
+            let r = lab.step().unwrap_or_else(|e| panic!("{}: {e}", p.name));
+            assert!(r.first_non_finite().is_none());
+        }
+        let fin = lab.finish().expect("finish");
+        assert!(
+            fin.metrics.iter().any(|(n, _)| n == "test_error"),
+            "{}",
+            p.name
+        );
+    }
+}

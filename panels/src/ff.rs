@@ -1,0 +1,239 @@
+//! The Forward-Forward panel: goodness histograms per layer with θ marked, test error of FF and
+//! backprop over training, losses, and a strip of test digits with FF's per-label goodness.
+
+use egui::{Color32, Rect, RichText, Sense, Ui, Vec2, pos2, vec2};
+use egui_plot::{Bar, BarChart, Legend, Plot, VLine};
+use trainscope_engine::SeriesStore;
+use trainscope_engine::labs::ff::{DigitSample, FfView, Goodness, LayerGoodness};
+
+use crate::widgets::{NEGATIVE, POSITIVE, PlotSettings, histogram, metric_plot};
+
+const BINS: usize = 40;
+
+/// Draws the whole FF panel.
+pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSettings) {
+    let pct = |e: Option<f64>| e.map_or("—".to_string(), |e| format!("{:.2}%", 100.0 * e));
+    ui.horizontal_wrapped(|ui| {
+        ui.label(format!("epoch {:.2}", view.epoch));
+        ui.separator();
+        ui.label(format!(
+            "train {} / test {} images",
+            view.sizes.0, view.sizes.1
+        ));
+        ui.separator();
+        ui.label(RichText::new(format!("FF test error {}", pct(view.test_error))).strong());
+        ui.label(RichText::new(format!("BP test error {}", pct(view.bp_test_error))).strong());
+    });
+
+    ui.add_space(4.0);
+    ui.heading("Goodness per layer");
+    ui.label(
+        "Recent training batches. Green: image with its true label (positive). Red: the same \
+         image with a wrong label (negative). Training pushes green above θ and red below it.",
+    );
+    let n = view.layers.len().max(1) as f32;
+    let w = ((ui.available_width() - 8.0 * (n - 1.0)) / n).max(120.0);
+    ui.horizontal(|ui| {
+        for (i, layer) in view.layers.iter().enumerate() {
+            ui.vertical(|ui| {
+                ui.set_width(w);
+                goodness_histogram(ui, i, layer, view.threshold, view.goodness, settings, w);
+            });
+        }
+    });
+
+    ui.add_space(4.0);
+    let half = (ui.available_width() / 2.0 - 8.0).max(150.0);
+    ui.horizontal(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(half);
+            ui.strong("Test error (held-out test digits)");
+            metric_plot(
+                ui,
+                "ff_test_error",
+                store,
+                &[
+                    ("test_error", "FF (all-labels readout)"),
+                    ("bp_test_error", "backprop"),
+                ],
+                &PlotSettings {
+                    smoothing: 0.0,
+                    ..settings.clone()
+                },
+                "error (fraction)",
+                170.0,
+            );
+        });
+        ui.vertical(|ui| {
+            ui.set_width(half);
+            ui.strong("Training loss");
+            metric_plot(
+                ui,
+                "ff_loss",
+                store,
+                &[
+                    ("ff_loss", "FF (sum over layers)"),
+                    ("bp_loss", "backprop cross-entropy"),
+                ],
+                settings,
+                "loss",
+                170.0,
+            );
+        });
+    });
+
+    ui.add_space(4.0);
+    ui.strong("Mean goodness per layer");
+    let names: Vec<(String, String)> = (1..=view.layers.len())
+        .flat_map(|l| {
+            [
+                (format!("goodness_pos_l{l}"), format!("layer {l} positive")),
+                (format!("goodness_neg_l{l}"), format!("layer {l} negative")),
+            ]
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = names
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    metric_plot(ui, "ff_goodness", store, &refs, settings, "goodness", 150.0);
+
+    ui.add_space(4.0);
+    ui.strong("Test digits: FF's goodness for each candidate label");
+    if view.samples.is_empty() {
+        ui.weak("(shown after the first evaluation)");
+    } else {
+        ui.horizontal_wrapped(|ui| {
+            for s in &view.samples {
+                digit_card(ui, s);
+            }
+        });
+    }
+}
+
+fn goodness_histogram(
+    ui: &mut Ui,
+    index: usize,
+    layer: &LayerGoodness,
+    threshold: f64,
+    kind: Goodness,
+    settings: &PlotSettings,
+    width: f32,
+) {
+    ui.label(format!("layer {}", index + 1));
+    let mut all: Vec<f32> = layer
+        .pos
+        .iter()
+        .chain(&layer.neg)
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    all.sort_by(|a, b| a.total_cmp(b));
+    let p99 = all
+        .get(all.len().saturating_sub(1) * 99 / 100)
+        .copied()
+        .unwrap_or(1.0) as f64;
+    let hi = p99.max(threshold * 1.5).max(1e-3);
+    let bw = hi / BINS as f64;
+    let bars = |values: &[f32], color: Color32| {
+        histogram(values, 0.0, hi, BINS)
+            .into_iter()
+            .enumerate()
+            .map(|(b, c)| {
+                Bar::new((b as f64 + 0.5) * bw, c as f64)
+                    .width(bw)
+                    .fill(color.gamma_multiply(0.6))
+            })
+            .collect::<Vec<_>>()
+    };
+    let x_label = match kind {
+        Goodness::Mean => "goodness = mean(y²)",
+        Goodness::Sum => "goodness = sum(y²)",
+    };
+    let mut plot = Plot::new(("ff_hist", index))
+        .height(150.0)
+        .width(width)
+        .x_axis_label(x_label)
+        .y_axis_label("examples")
+        .allow_scroll(false)
+        .include_y(0.0);
+    if settings.show_legend {
+        plot = plot.legend(Legend::default());
+    }
+    plot.show(ui, |pui| {
+        pui.bar_chart(BarChart::new("positive", bars(&layer.pos, POSITIVE)).color(POSITIVE));
+        pui.bar_chart(BarChart::new("negative", bars(&layer.neg, NEGATIVE)).color(NEGATIVE));
+        pui.vline(
+            VLine::new(format!("θ = {threshold:.3}"), threshold)
+                .color(Color32::WHITE)
+                .width(1.5),
+        );
+    });
+}
+
+fn digit_card(ui: &mut Ui, s: &DigitSample) {
+    ui.vertical(|ui| {
+        let scale = 2.0;
+        let (rect, _) = ui.allocate_exact_size(Vec2::splat(28.0 * scale), Sense::hover());
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 0.0, Color32::BLACK);
+        for (i, &p) in s.pixels.iter().enumerate() {
+            if p > 0 {
+                let (x, y) = ((i % 28) as f32, (i / 28) as f32);
+                let min = rect.min + vec2(x * scale, y * scale);
+                painter.rect_filled(
+                    Rect::from_min_size(min, Vec2::splat(scale)),
+                    0.0,
+                    Color32::from_gray(p),
+                );
+            }
+        }
+        let ok = s.ff_pred == s.label;
+        ui.label(
+            RichText::new(format!(
+                "FF: {} {}",
+                s.ff_pred,
+                if ok { "(right)" } else { "(wrong)" }
+            ))
+            .color(if ok { POSITIVE } else { NEGATIVE }),
+        );
+        if let Some(bp) = s.bp_pred {
+            ui.weak(format!("BP: {bp}"));
+        }
+        // Per-label goodness as ten little bars; the true label's bar is outlined.
+        let (bars, resp) = ui.allocate_exact_size(vec2(28.0 * scale, 24.0), Sense::hover());
+        let max = s
+            .goodness
+            .iter()
+            .copied()
+            .fold(f32::MIN, f32::max)
+            .max(1e-6);
+        let p = ui.painter_at(bars);
+        let bw = bars.width() / 10.0;
+        for (c, &g) in s.goodness.iter().enumerate() {
+            let h = (g / max).clamp(0.0, 1.0) * bars.height();
+            let x0 = bars.min.x + c as f32 * bw;
+            let r = Rect::from_min_max(
+                pos2(x0 + 0.5, bars.max.y - h),
+                pos2(x0 + bw - 0.5, bars.max.y),
+            );
+            let color = if c == s.ff_pred as usize {
+                Color32::from_rgb(76, 160, 255)
+            } else {
+                Color32::from_gray(120)
+            };
+            p.rect_filled(r, 0.0, color);
+            if c == s.label as usize {
+                p.rect_stroke(r, 0.0, (1.0, POSITIVE), egui::StrokeKind::Outside);
+            }
+        }
+        resp.on_hover_text(
+            s.goodness
+                .iter()
+                .enumerate()
+                .map(|(c, g)| format!("label {c}: {g:.2}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    });
+}

@@ -1,0 +1,36 @@
+//! Trainscope's egui views: one panel per lab plus the shared widgets (run bar, knob editor,
+//! metric plots, histograms). Panels only draw and send commands; they never train.
+
+pub mod ff;
+pub mod widgets;
+
+use trainscope_engine::RunState;
+
+pub use widgets::{PlotSettings, knob_editor, metric_plot, run_bar};
+
+/// Draws the panel of lab `lab_id` for the run's newest state.
+pub fn lab_panel(ui: &mut egui::Ui, lab_id: &str, state: &RunState, settings: &PlotSettings) {
+    let Some(view) = state.view.as_ref() else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Loading data and building the model…");
+        });
+        return;
+    };
+    match lab_id {
+        "ff" => match view.downcast_ref::<trainscope_engine::labs::ff::FfView>() {
+            Some(v) => ff::show(ui, v, &state.series, settings),
+            None => wrong_view(ui, lab_id),
+        },
+        other => {
+            ui.label(format!("No panel is registered for lab `{other}`."));
+        }
+    }
+}
+
+fn wrong_view(ui: &mut egui::Ui, lab_id: &str) {
+    ui.colored_label(
+        ui.visuals().error_fg_color,
+        format!("internal error: the view of lab `{lab_id}` has an unexpected type"),
+    );
+}
