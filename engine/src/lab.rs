@@ -182,6 +182,11 @@ pub trait Lab: Send + 'static {
     fn finish(&mut self) -> Result<StepReport, LabError> {
         Ok(StepReport::default())
     }
+    /// Extra results a headless run writes beside `summary.json`, as `(file stem, JSON)` pairs
+    /// (e.g. channel gains and each method's powers, for checking by another implementation).
+    fn artifacts(&self) -> Vec<(String, serde_json::Value)> {
+        Vec::new()
+    }
 }
 
 /// The object-safe face of a [`Lab`], used by the runner and the CLI.
@@ -198,6 +203,8 @@ pub trait DynLab: Send {
     fn planned_steps(&self) -> Option<u64>;
     /// See [`Lab::finish`].
     fn finish(&mut self) -> Result<StepReport, LabError>;
+    /// See [`Lab::artifacts`].
+    fn artifacts(&self) -> Vec<(String, serde_json::Value)>;
 }
 
 impl<L: Lab> DynLab for L {
@@ -223,5 +230,8 @@ impl<L: Lab> DynLab for L {
     }
     fn finish(&mut self) -> Result<StepReport, LabError> {
         Lab::finish(self)
+    }
+    fn artifacts(&self) -> Vec<(String, serde_json::Value)> {
+        Lab::artifacts(self)
     }
 }
