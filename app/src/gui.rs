@@ -425,7 +425,7 @@ impl eframe::App for TrainscopeApp {
 }
 
 /// Opens the window.
-pub fn run(preset: Option<String>, backend: BackendChoice) -> Result<()> {
+pub fn run(preset: Option<String>, backend: BackendChoice, play: bool) -> Result<()> {
     let initial = preset.map(|p| Preset::resolve(&p)).transpose()?;
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

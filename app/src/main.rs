@@ -28,14 +28,21 @@ enum Cmd {
         /// Backend to start on.
         #[arg(long, default_value = "cpu")]
         backend: BackendChoice,
+        /// Start training right away (for demos and screenshots).
+        #[arg(long)]
+        play: bool,
     },
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let result = match args.command {
-        None => gui::run(None, BackendChoice::Cpu),
-        Some(Cmd::Gui { preset, backend }) => gui::run(preset, backend),
+        None => gui::run(None, BackendChoice::Cpu, false),
+        Some(Cmd::Gui {
+            preset,
+            backend,
+            play,
+        }) => gui::run(preset, backend, play),
         Some(Cmd::List) => cli::list(),
         Some(Cmd::Run(a)) => cli::run(&a).map(|_| ()),
         Some(Cmd::Bench(a)) => cli::bench(&a),
