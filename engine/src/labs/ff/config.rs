@@ -54,6 +54,9 @@ pub struct FfConfig {
     pub lr_decay: bool,
     /// Let gradient through the ReLU as if it were the identity (see `FfNet::goodness`).
     pub straight_through: bool,
+    /// Also length-normalise the image before the first layer (the paper normalises between
+    /// layers; the raw image keeps its overall ink as a cue).
+    pub normalize_input: bool,
     /// Which layers vote in the all-labels readout.
     pub readout: Readout,
     /// Evaluate on the test images every N steps (0 = only at the end).
@@ -79,6 +82,7 @@ impl Default for FfConfig {
             epochs: 10.0,
             lr_decay: true,
             straight_through: false,
+            normalize_input: false,
             readout: Readout::AllLayers,
             eval_every: 600,
             bp: true,

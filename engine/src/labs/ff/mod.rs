@@ -164,9 +164,12 @@ impl FfLab {
             write_image(&self.data.train, i, Some(wrong as u8), &mut x);
         }
         let x = matrix(x, 2 * b, PIXELS, &self.device);
-        let gs = self
-            .ff
-            .goodness(x, self.cfg.goodness, self.cfg.straight_through);
+        let gs = self.ff.goodness(
+            x,
+            self.cfg.goodness,
+            self.cfg.straight_through,
+            self.cfg.normalize_input,
+        );
         let mut total: Option<Tensor<1>> = None;
         for (l, g) in gs.iter().enumerate() {
             let loss = ff_layer_loss(g.clone(), b, self.cfg.threshold);
@@ -242,7 +245,12 @@ impl FfLab {
                 for i in start..start + n {
                     write_image(test, i, Some(c as u8), &mut x);
                 }
-                let gs = ff.goodness(matrix(x, n, PIXELS, &device), self.cfg.goodness, false);
+                let gs = ff.goodness(
+                    matrix(x, n, PIXELS, &device),
+                    self.cfg.goodness,
+                    false,
+                    self.cfg.normalize_input,
+                );
                 for &l in &voters {
                     for (r, g) in to_vec(gs[l].clone())?.into_iter().enumerate() {
                         scores[r * CLASSES + c] += g;
