@@ -6,7 +6,7 @@ use egui_plot::{Bar, BarChart, Legend, Plot, VLine};
 use trainscope_engine::SeriesStore;
 use trainscope_engine::labs::ff::{DigitSample, FfView, Goodness, LayerGoodness};
 
-use crate::widgets::{Curve, NEGATIVE, POSITIVE, PlotSettings, histogram, metric_plot};
+use crate::widgets::{Curve, NEGATIVE, POSITIVE, PlotSettings, histogram, metric_curves};
 
 /// Colour of Forward-Forward curves.
 const FF_COLOR: Color32 = Color32::from_rgb(76, 160, 255);
@@ -42,7 +42,8 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
         for (i, layer) in view.layers.iter().enumerate() {
             ui.vertical(|ui| {
                 ui.set_width(w);
-                goodness_histogram(ui, i, layer, view.threshold, view.goodness, settings, w);
+                let theta = view.thresholds.get(i).copied().unwrap_or(f64::NAN);
+                goodness_histogram(ui, i, layer, theta, view.goodness, settings, w);
             });
         }
     });
@@ -58,7 +59,7 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
                     "(the first evaluation comes after `evaluate every` steps, or press Evaluate)",
                 );
             }
-            metric_plot(
+            metric_curves(
                 ui,
                 "ff_test_error",
                 store,
@@ -77,7 +78,7 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
         ui.vertical(|ui| {
             ui.set_width(half);
             ui.strong("Training loss");
-            metric_plot(
+            metric_curves(
                 ui,
                 "ff_loss",
                 store,
@@ -126,7 +127,7 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
                 .dashed(l % 2 == 0)
         })
         .collect();
-    metric_plot(ui, "ff_goodness", store, &refs, settings, "goodness", 150.0);
+    metric_curves(ui, "ff_goodness", store, &refs, settings, "goodness", 150.0);
 
     ui.add_space(4.0);
     ui.strong("Test digits: FF's goodness for each candidate label");

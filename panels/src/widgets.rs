@@ -87,9 +87,23 @@ impl<'a> Curve<'a> {
     }
 }
 
+/// [`metric_curves`] with palette colours: each `(series, label)` one curve.
+pub fn metric_plot(
+    ui: &mut Ui,
+    id: &str,
+    store: &SeriesStore,
+    series: &[(&str, &str)],
+    settings: &PlotSettings,
+    y_label: &str,
+    height: f32,
+) {
+    let curves: Vec<Curve<'_>> = series.iter().map(|(s, l)| Curve::new(s, l)).collect();
+    metric_curves(ui, id, store, &curves, settings, y_label, height);
+}
+
 /// A metric plot: for each curve the raw points (faint) and a smoothed line under one legend
 /// entry, plus a dashed vertical marker, labelled at the top, at every knob change.
-pub fn metric_plot(
+pub fn metric_curves(
     ui: &mut Ui,
     id: &str,
     store: &SeriesStore,
