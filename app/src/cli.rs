@@ -218,6 +218,12 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         serde_json::to_string_pretty(&summary)? + "\n",
     )
     .with_context(|| format!("writing {}", summary_path.display()))?;
+    for (stem, value) in lab.artifacts() {
+        let path = out.join(format!("{stem}.json"));
+        std::fs::write(&path, serde_json::to_string_pretty(&value)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
     eprintln!(
         "wrote {} and {} ({wall:.1} s)",
         csv_path.display(),
