@@ -149,7 +149,6 @@ fn learns_and_islands_sharpen_over_iterations_on_held_out_images() {
         "loss {early} -> {late}, train acc {}",
         mean(&reports[380..], "train_acc")
     );
-    eprintln!("fin {fin:?}");
     // Chance at object locations is 1/5; the tiny run is short, so ask only for progress.
     let (a0, a1) = (
         mean(&reports[..20], "train_acc"),

@@ -229,11 +229,11 @@ pub fn draw_image(p: &WorldParams, rng: &mut Rng) -> Image {
         let class = rng.below(CLASSES);
         // Rejection sampling of the pose; a second object that does not fit is simply left out.
         for _ in 0..1000 {
-            if let Some(parts) = place_object(class, k as i32, p, &taken, rng) {
+            if let Some(parts) = place_object(class, k, p, &taken, rng) {
                 for &(cell, _) in &parts {
                     taken[cell] = true;
                     label[cell] = class as i32;
-                    object[cell] = k as i32;
+                    object[cell] = k;
                 }
                 placed.extend(parts);
                 break;
