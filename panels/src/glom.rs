@@ -256,7 +256,8 @@ fn sample_section(ui: &mut Ui, s: &SampleView) {
             if let Some(m) = s.sim.get(t) {
                 sim_matrix(ui, s, m);
             }
-            ui.weak("locations ordered: object 1, object 2, distractors, empty");
+            ui.weak("occupied locations: object 1, object 2, distractors");
+            ui.weak("red: similar, blue: opposite, black: unrelated");
         });
     });
 }
@@ -342,23 +343,25 @@ fn island_map(ui: &mut Ui, s: &SampleView, cols: &[[u8; 3]]) {
             && o >= 0
         {
             p.rect_stroke(
-                r.shrink(1.0),
+                r.shrink(0.5),
                 0.0,
-                Stroke::new(2.0, palette(o as usize)),
+                Stroke::new(1.0, palette(o as usize)),
                 egui::StrokeKind::Inside,
             );
         }
     }
 }
 
-/// Locations sorted: object 0, object 1, distractors, empty.
+/// Occupied locations sorted: object 1, object 2, distractors (empty ones are left out: they
+/// would fill most of the matrix and say nothing about islands).
 fn order(s: &SampleView) -> Vec<usize> {
     let key = |c: usize| match (s.object[c], s.label[c]) {
         (o, _) if o >= 0 => o,
-        (_, l) if l >= 0 => 2,
-        _ => 3,
+        _ => 2,
     };
-    let mut idx: Vec<usize> = (0..s.object.len().min(s.label.len())).collect();
+    let mut idx: Vec<usize> = (0..s.object.len().min(s.label.len()))
+        .filter(|&c| s.label[c] >= 0)
+        .collect();
     idx.sort_by_key(|&c| (key(c), c));
     idx
 }
@@ -366,11 +369,12 @@ fn order(s: &SampleView) -> Vec<usize> {
 fn sim_matrix(ui: &mut Ui, s: &SampleView, m: &[f32]) {
     let (rect, p) = grid_rect(ui);
     let idx = order(s);
-    let n = idx.len();
-    if n == 0 || m.len() < n * n {
+    let k = idx.len();
+    let n = s.label.len();
+    if k == 0 || m.len() < n * n {
         return;
     }
-    let w = rect.width() / n as f32;
+    let w = rect.width() / k as f32;
     for (i, &a) in idx.iter().enumerate() {
         for (j, &b) in idx.iter().enumerate() {
             let v = m[a * n + b].clamp(-1.0, 1.0);

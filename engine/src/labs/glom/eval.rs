@@ -194,19 +194,30 @@ fn principal_directions(x: &[f32], n: usize, d: usize, k: usize) -> Vec<Vec<f64>
 }
 
 /// Colours for the rows of `x` (`n × d`): the first three principal components, each scaled by
-/// 2.5 standard deviations into [0, 255]. One projection for all rows, so colours are comparable.
-pub fn pca_colors(x: &[f32], n: usize, d: usize) -> Vec<[u8; 3]> {
+/// 1.5 standard deviations into [0, 255]. The projection is fitted on the rows marked in `fit`
+/// (all rows when none is marked) and applied to every row, so colours are comparable.
+pub fn pca_colors(x: &[f32], n: usize, d: usize, fit: &[bool]) -> Vec<[u8; 3]> {
     if n == 0 || d == 0 {
         return Vec::new();
     }
+    let use_row = |r: usize| fit.get(r).copied().unwrap_or(false);
+    let rows: Vec<usize> = if (0..n).any(use_row) {
+        (0..n).filter(|&r| use_row(r)).collect()
+    } else {
+        (0..n).collect()
+    };
     let mut mean = vec![0f32; d];
-    for r in 0..n {
+    for &r in &rows {
         for i in 0..d {
-            mean[i] += x[r * d + i] / n as f32;
+            mean[i] += x[r * d + i] / rows.len() as f32;
         }
     }
     let centred: Vec<f32> = (0..n * d).map(|i| x[i] - mean[i % d]).collect();
-    let dirs = principal_directions(&centred, n, d, 3);
+    let fit_rows: Vec<f32> = rows
+        .iter()
+        .flat_map(|&r| centred[r * d..(r + 1) * d].iter().copied())
+        .collect();
+    let dirs = principal_directions(&fit_rows, rows.len(), d, 3);
     let proj: Vec<Vec<f64>> = dirs
         .iter()
         .map(|u| {
@@ -219,10 +230,10 @@ pub fn pca_colors(x: &[f32], n: usize, d: usize) -> Vec<[u8; 3]> {
         .map(|r| {
             let mut rgb = [128u8; 3];
             for (c, p) in proj.iter().enumerate() {
-                let sd = (p.iter().map(|v| v * v).sum::<f64>() / n as f64)
+                let sd = (rows.iter().map(|&q| p[q] * p[q]).sum::<f64>() / rows.len() as f64)
                     .sqrt()
                     .max(1e-9);
-                let v = (p[r] / (2.5 * sd)).clamp(-1.0, 1.0);
+                let v = (p[r] / (1.5 * sd)).clamp(-1.0, 1.0);
                 rgb[c] = ((v + 1.0) * 127.5).round() as u8;
             }
             rgb
@@ -280,7 +291,10 @@ pub fn sample_view(
         .iter()
         .map(|per_iter| {
             let all: Vec<f32> = per_iter.iter().flatten().copied().collect();
-            let c = pca_colors(&all, iters * l, dim);
+            // Fit on the occupied locations so the colour range goes to telling parts and
+            // objects apart, not to the trivial part-vs-empty contrast.
+            let fit: Vec<bool> = (0..iters * l).map(|r| image.label[r % l] >= 0).collect();
+            let c = pca_colors(&all, iters * l, dim, &fit);
             c.chunks(l.max(1)).map(|ch| ch.to_vec()).collect()
         })
         .collect();
