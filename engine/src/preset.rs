@@ -34,6 +34,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "ff-mnist-paper",
         include_str!("../../presets/ff-mnist-paper.toml"),
     ),
+    ("glom-quick", include_str!("../../presets/glom-quick.toml")),
+    ("glom-eval", include_str!("../../presets/glom-eval.toml")),
 ];
 
 /// A parsed, validated preset.

@@ -123,3 +123,143 @@ fn run_bar_buttons_drive_a_real_runner() {
             .is_some()
     );
 }
+
+fn canned_glom_state() -> RunState {
+    use trainscope_engine::labs::glom::{Curve, Curves, GlomView, Part, SampleView};
+    let grid = 8;
+    let n = grid * grid;
+    let mut label = vec![-1i32; n];
+    let mut object = vec![-1i32; n];
+    for c in [0usize, 1, 2, 8, 9, 10] {
+        label[c] = 1;
+        object[c] = 0;
+    }
+    for c in [45usize, 46, 53, 54, 61, 62] {
+        label[c] = 3;
+        object[c] = 1;
+    }
+    label[30] = 5;
+    let parts: Vec<Part> = (0..n)
+        .filter(|&c| label[c] >= 0)
+        .map(|c| Part {
+            x: (c % grid) as f32 + 0.5,
+            y: (c / grid) as f32 + 0.5,
+            size: 0.4,
+            aspect: 2.0,
+            angle: c as f32 * 0.3,
+            object: object[c],
+        })
+        .collect();
+    let colour = |c: usize, t: usize| -> [u8; 3] {
+        match object[c] {
+            0 => [200, 40 + 20 * t as u8, 40],
+            1 => [40, 60, 200],
+            _ => [90, 90, 90],
+        }
+    };
+    let colors = (0..2)
+        .map(|_| {
+            (0..3)
+                .map(|t| (0..n).map(|c| colour(c, t)).collect())
+                .collect()
+        })
+        .collect();
+    let sim = (0..3)
+        .map(|_| {
+            (0..n * n)
+                .map(|k| {
+                    let (a, b) = (k / n, k % n);
+                    if object[a] >= 0 && object[a] == object[b] {
+                        0.9
+                    } else {
+                        -0.2
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let curve = |base: f64| Curve {
+        x: vec![0.0, 0.5, 1.0],
+        attn: vec![base, base - 0.1, base - 0.2],
+        t0: vec![base - 0.1, base - 0.25, base - 0.35],
+    };
+    let view = GlomView {
+        step: 1500,
+        planned: 1500,
+        iterations: 2,
+        levels: 2,
+        beta: 5.0,
+        ambiguity: 0.5,
+        noise: 0.0,
+        sample: Some(SampleView {
+            grid,
+            parts,
+            pred: label.iter().map(|&l| l.max(0) as u8).collect(),
+            pred_t0: Some(vec![0; n]),
+            label,
+            object,
+            colors,
+            sim,
+            island: vec![0.3, 0.6, 0.9],
+        }),
+        acc_attn: Some(0.482),
+        acc_t0: Some(0.295),
+        island_by_iter: vec![0.3, 0.6, 0.9],
+        curves: Some(Curves {
+            step: 1500,
+            ambiguity: curve(0.9),
+            noise: curve(0.5),
+            ood: curve(0.5),
+        }),
+        test_images: 100,
+    };
+    let mut series = SeriesStore::new();
+    for s in 1..=1500u64 {
+        series.push("loss", s as f64, 2.0 / (1.0 + s as f64).ln());
+        series.push("loss_t0", s as f64, 2.5 / (1.0 + s as f64).ln());
+        if s % 100 == 0 {
+            series.push("acc_attn", s as f64, 0.4);
+            series.push("acc_t0", s as f64, 0.3);
+            series.push("island_score", s as f64, 0.9);
+            series.push("island_score_iter0", s as f64, 0.3);
+        }
+    }
+    RunState {
+        status: Status::Paused,
+        step: 1500,
+        view: Some(Arc::new(view)),
+        series,
+        ..RunState::default()
+    }
+}
+
+#[test]
+fn glom_panel_renders_a_canned_view() {
+    let state = canned_glom_state();
+    let settings = PlotSettings::default();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 1600.0))
+        .build_ui(move |ui| lab_panel(ui, "glom", &state, &settings));
+    harness.run();
+    harness.get_by_label("accuracy with attention 48.2%");
+    harness.get_by_label("T=0 accuracy 29.5%");
+    harness.get_by_label("level 1 (parts)");
+    harness.get_by_label("level 2 (objects)");
+    harness.get_by_label("object 1: tee");
+    harness.get_by_label("object 2: zig");
+    assert!(
+        harness
+            .query_by_label_contains("GLOM right at 12/12 object locations, T=0 baseline 0/12")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("Accuracy vs ambiguity")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("island score at iteration 2")
+            .is_some()
+    );
+}

@@ -1,0 +1,214 @@
+//! The GLOM lab on tiny configs: the world is well formed, runs are deterministic, the model
+//! learns, and a trained model's islands sharpen over iterations on held-out images.
+
+use trainscope_engine::labs::glom::world::{
+    CLASSES, DISTRACTOR, FEATURES, PARTS, WorldParams, draw_image,
+};
+use trainscope_engine::labs::glom::{GlomConfig, GlomLab, GlomView};
+use trainscope_engine::rng::Rng;
+use trainscope_engine::{Backend, Lab, StepReport};
+
+fn tiny(seed: u64) -> GlomConfig {
+    GlomConfig {
+        seed,
+        ambiguity: 0.25,
+        lr: 0.01,
+        dim: 16,
+        hidden: 32,
+        iterations: 2,
+        batch_size: 12,
+        steps: 400,
+        test_images: 30,
+        curve_images: 8,
+        eval_every: 0,
+        ..GlomConfig::default()
+    }
+}
+
+fn run(cfg: GlomConfig, steps: usize) -> (Vec<StepReport>, StepReport, GlomView) {
+    let device = Backend::cpu().device;
+    let mut lab = GlomLab::new(cfg, &device).expect("lab builds");
+    let reports = (0..steps).map(|_| lab.step().expect("step")).collect();
+    let fin = lab.finish().expect("finish");
+    (reports, fin, lab.view())
+}
+
+fn metric(r: &StepReport, name: &str) -> f64 {
+    r.metrics
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| *v)
+        .unwrap_or_else(|| panic!("no metric {name} in {r:?}"))
+}
+
+fn mean(reports: &[StepReport], name: &str) -> f64 {
+    reports.iter().map(|r| metric(r, name)).sum::<f64>() / reports.len() as f64
+}
+
+#[test]
+fn images_are_well_formed() {
+    let p = WorldParams {
+        grid: 8,
+        ambiguity: 0.5,
+        two_objects: 1.0,
+        distractors: 2,
+        max_rotation_deg: 30.0,
+        noise: 0.0,
+        ood: 0.0,
+    };
+    let mut rng = Rng::new(3);
+    for _ in 0..50 {
+        let im = draw_image(&p, &mut rng);
+        assert_eq!(im.features.len(), 64 * FEATURES);
+        for obj in 0..2 {
+            let cells: Vec<usize> = (0..64).filter(|&c| im.object[c] == obj).collect();
+            // A second object may not fit; when present, it has all its parts and one class.
+            if obj == 0 || !cells.is_empty() {
+                assert_eq!(cells.len(), PARTS, "object {obj}");
+                let class = im.label[cells[0]];
+                assert!((0..CLASSES as i32).contains(&class));
+                assert!(cells.iter().all(|&c| im.label[c] == class));
+            }
+        }
+        for c in 0..64 {
+            let occupied = im.features[c * FEATURES] == 1.0;
+            assert_eq!(occupied, im.label[c] >= 0);
+            if im.label[c] == DISTRACTOR as i32 {
+                assert_eq!(im.object[c], -1);
+            }
+        }
+    }
+    // Same stream, same images.
+    assert_eq!(
+        draw_image(&p, &mut Rng::new(9)),
+        draw_image(&p, &mut Rng::new(9))
+    );
+}
+
+#[test]
+fn ambiguity_merges_part_shapes() {
+    // Spread of the log-aspect feature over many parts: full ambiguity pulls every prototype
+    // towards the mean, so the spread between prototypes shrinks relative to ambiguity 0.
+    let spread = |a: f64| {
+        let p = WorldParams {
+            grid: 8,
+            ambiguity: a,
+            two_objects: 0.0,
+            distractors: 0,
+            max_rotation_deg: 0.0,
+            noise: 0.0,
+            ood: 0.0,
+        };
+        let mut rng = Rng::new(1);
+        let mut by_class = vec![Vec::new(); CLASSES];
+        for _ in 0..200 {
+            let im = draw_image(&p, &mut rng);
+            for c in 0..64 {
+                if im.label[c] >= 0 {
+                    by_class[im.label[c] as usize].push(im.features[c * FEATURES + 4] as f64);
+                }
+            }
+        }
+        let means: Vec<f64> = by_class
+            .iter()
+            .map(|v| v.iter().sum::<f64>() / v.len() as f64)
+            .collect();
+        let m = means.iter().sum::<f64>() / means.len() as f64;
+        means.iter().map(|x| (x - m).abs()).sum::<f64>()
+    };
+    assert!(
+        spread(1.0) < 0.5 * spread(0.0),
+        "{} vs {}",
+        spread(1.0),
+        spread(0.0)
+    );
+}
+
+#[test]
+fn same_seed_same_metrics_different_seed_different() {
+    let cfg = |s| GlomConfig {
+        eval_every: 3,
+        ..tiny(s)
+    };
+    let a = run(cfg(5), 6);
+    let b = run(cfg(5), 6);
+    assert_eq!(a.0, b.0, "step metrics must match exactly");
+    assert_eq!(a.1, b.1, "final evaluation must match exactly");
+    assert_eq!(a.2, b.2, "views must match exactly");
+    let c = run(cfg(6), 6);
+    assert_ne!(a.0, c.0);
+}
+
+#[test]
+fn learns_and_islands_sharpen_over_iterations_on_held_out_images() {
+    let (reports, fin, view) = run(tiny(2), 400);
+    let early = mean(&reports[..20], "loss");
+    let late = mean(&reports[380..], "loss");
+    assert!(late < early - 0.1, "loss {early} -> {late}");
+    eprintln!(
+        "loss {early} -> {late}, train acc {}",
+        mean(&reports[380..], "train_acc")
+    );
+    // Chance at object locations is 1/5; the tiny run is short, so ask only for progress.
+    let (a0, a1) = (
+        mean(&reports[..20], "train_acc"),
+        mean(&reports[380..], "train_acc"),
+    );
+    assert!(a1 > a0 + 0.05, "train accuracy {a0} -> {a1}");
+    let i0 = metric(&fin, "island_score_iter0");
+    let it = metric(&fin, "island_score");
+    assert!(it > i0, "island score {i0} at iteration 0, {it} after T");
+    assert_eq!(view.island_by_iter.len(), 3);
+    let sample = view.sample.expect("sample after finish");
+    assert_eq!(sample.colors.len(), 2);
+    assert_eq!(sample.colors[0].len(), 3);
+    assert_eq!(sample.sim[0].len(), 64 * 64);
+    let curves = view.curves.expect("curves after finish");
+    assert_eq!(curves.ambiguity.attn.len(), 5);
+    assert_eq!(curves.noise.t0.len(), 5);
+    for name in ["acc_attn", "acc_t0", "island_score", "curve_ood_100_attn"] {
+        assert!(metric(&fin, name).is_finite(), "{name}");
+    }
+}
+
+#[test]
+fn bad_configs_are_refused_with_the_key() {
+    let device = Backend::cpu().device;
+    let cases = [
+        (
+            GlomConfig {
+                levels: 4,
+                ..tiny(0)
+            },
+            "levels",
+        ),
+        (
+            GlomConfig {
+                ambiguity: 1.5,
+                ..tiny(0)
+            },
+            "ambiguity",
+        ),
+        (GlomConfig { grid: 3, ..tiny(0) }, "grid"),
+        (
+            GlomConfig {
+                w_prev: 0.0,
+                w_bu: 0.0,
+                w_td: 0.0,
+                w_att: 0.0,
+                ..tiny(0)
+            },
+            "w_prev",
+        ),
+    ];
+    for (cfg, key) in cases {
+        let msg = GlomLab::new(cfg, &device)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            msg.contains(key),
+            "expected an error naming {key}, got {msg:?}"
+        );
+    }
+}
