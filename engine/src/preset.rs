@@ -34,6 +34,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "ff-mnist-paper",
         include_str!("../../presets/ff-mnist-paper.toml"),
     ),
+    (
+        "hetnet-pql",
+        include_str!("../../presets/hetnet-pql.toml"),
+    ),
 ];
 
 /// A parsed, validated preset.

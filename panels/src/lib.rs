@@ -2,6 +2,7 @@
 //! metric plots, histograms). Panels only draw and send commands; they never train.
 
 pub mod ff;
+pub mod hetnet;
 pub mod widgets;
 
 use trainscope_engine::RunState;
@@ -20,6 +21,10 @@ pub fn lab_panel(ui: &mut egui::Ui, lab_id: &str, state: &RunState, settings: &P
     match lab_id {
         "ff" => match view.downcast_ref::<trainscope_engine::labs::ff::FfView>() {
             Some(v) => ff::show(ui, v, &state.series, settings),
+            None => wrong_view(ui, lab_id),
+        },
+        "hetnet" => match view.downcast_ref::<trainscope_engine::labs::hetnet::HetnetView>() {
+            Some(v) => hetnet::show(ui, v, &state.series, settings),
             None => wrong_view(ui, lab_id),
         },
         other => {

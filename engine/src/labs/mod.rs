@@ -1,6 +1,7 @@
 //! The labs and their registry: one line per lab.
 
 pub mod ff;
+pub mod hetnet;
 
 use burn::tensor::Device;
 
@@ -76,7 +77,8 @@ macro_rules! entry {
     };
 }
 
-static LABS: &[LabEntry] = &[entry!(
+static LABS: &[LabEntry] = &[
+    entry!(
     ff::FfLab,
     "ff",
     "Forward-Forward",
@@ -84,7 +86,20 @@ static LABS: &[LabEntry] = &[entry!(
     "Each layer learns on its own to give high goodness (mean squared activity) to real images \
      carrying their true label and low goodness to the same images with a wrong label. No \
      gradient crosses layers. A backprop net of the same widths trains on the same batches."
-)];
+    ),
+    entry!(
+        hetnet::HetnetLab,
+        "hetnet",
+        "HetNet power control (PQL vs IDQN)",
+        "Xu, Huynh & Li 2022, Distributed-Training-and-Execution Multi-Agent Reinforcement \
+         Learning for Power Control in HetNet",
+        "One DQN agent per access point (a macro BS and small cells) picks its transmit power \
+         from local measurements only; nothing is shared between agents. PQL adds a penalty \
+         pulling each agent toward its best previously experienced action in a revisited state \
+         (our reading of the abstract; the full text was unavailable). PQL and independent DQN \
+         race on the same channels, scored against WMMSE, FP, max and random power."
+    ),
+];
 
 /// Every registered lab.
 pub fn all() -> &'static [LabEntry] {
