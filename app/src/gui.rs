@@ -450,11 +450,11 @@ pub fn run(preset: Option<String>, backend: BackendChoice, play: bool) -> Result
             } else {
                 egui::Theme::Light
             });
-            Ok(Box::new(TrainscopeApp::new(
-                &cc.egui_ctx,
-                settings,
-                initial,
-            )))
+            let app = TrainscopeApp::new(&cc.egui_ctx, settings, initial);
+            if play && let Some(run) = app.run() {
+                run.runner.send(Command::Play);
+            }
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| anyhow!("could not open the window: {e}"))

@@ -12,6 +12,9 @@ pub enum BackendChoice {
     Cpu,
     /// burn's wgpu backend (Vulkan, Metal, DX12), falling back to CPU when unavailable.
     Gpu,
+    /// burn's older ndarray CPU backend (deprecated upstream), for benchmarks; needs the
+    /// `ndarray` cargo feature, else falls back to flex.
+    Ndarray,
 }
 
 impl std::str::FromStr for BackendChoice {
@@ -20,6 +23,7 @@ impl std::str::FromStr for BackendChoice {
         match s.to_ascii_lowercase().as_str() {
             "cpu" => Ok(BackendChoice::Cpu),
             "gpu" | "wgpu" => Ok(BackendChoice::Gpu),
+            "ndarray" => Ok(BackendChoice::Ndarray),
             other => Err(format!("unknown backend `{other}` (use cpu or gpu)")),
         }
     }
@@ -50,6 +54,20 @@ impl Backend {
     pub fn select(choice: BackendChoice) -> Backend {
         match choice {
             BackendChoice::Cpu => Backend::cpu(),
+            BackendChoice::Ndarray => match ndarray_device() {
+                Some(device) => Backend {
+                    device,
+                    name: "cpu (burn ndarray)".into(),
+                    notice: None,
+                },
+                None => Backend {
+                    notice: Some(
+                        "this build has no ndarray backend (cargo feature `ndarray`); using flex"
+                            .into(),
+                    ),
+                    ..Backend::cpu()
+                },
+            },
             BackendChoice::Gpu => match gpu_device() {
                 Ok((device, name)) => Backend {
                     device,
@@ -65,6 +83,17 @@ impl Backend {
             },
         }
     }
+}
+
+#[cfg(feature = "ndarray")]
+#[allow(deprecated)] // Deprecated upstream in favour of flex; kept to measure the two.
+fn ndarray_device() -> Option<Device> {
+    Some(Device::ndarray().autodiff())
+}
+
+#[cfg(not(feature = "ndarray"))]
+fn ndarray_device() -> Option<Device> {
+    None
 }
 
 #[cfg(feature = "gpu")]

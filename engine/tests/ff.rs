@@ -1,7 +1,7 @@
 //! The Forward-Forward lab on small slices of MNIST: it learns, it is deterministic, and its
 //! config is validated.
 
-use trainscope_engine::labs::ff::{FfConfig, FfLab, FfView};
+use trainscope_engine::labs::ff::{FfConfig, FfLab, FfView, Goodness};
 use trainscope_engine::{Backend, Lab, StepReport};
 
 fn tiny(seed: u64) -> FfConfig {
@@ -9,10 +9,13 @@ fn tiny(seed: u64) -> FfConfig {
         seed,
         train_limit: 2000,
         test_limit: 500,
-        layers: vec![128, 64],
+        layers: vec![256, 64],
+        goodness: Goodness::Sum,
+        threshold: 1.0,
+        normalize_input: true,
         batch_size: 50,
         epochs: 3.0,
-        lr: 0.01,
+        lr: 0.003,
         eval_every: 0,
         ..FfConfig::default()
     }
@@ -41,9 +44,10 @@ fn ff_learns_well_above_chance_on_held_out_digits() {
     let (reports, fin, view) = run(cfg, steps);
     let err = metric(&fin, "test_error");
     let bp_err = metric(&fin, "bp_test_error");
-    // Chance is 0.9. Test digits are never trained on.
-    assert!(err < 0.35, "FF test error {err}");
-    assert!(bp_err < 0.35, "BP test error {bp_err}");
+    // Chance is 0.9; after 6,000 examples (a second or two) both are far below it. The test
+    // digits are never trained on.
+    assert!(err < 0.45, "FF test error {err}");
+    assert!(bp_err < 0.3, "BP test error {bp_err}");
     // Goodness separates: positives above negatives in the last layer.
     let last = reports.last().expect("reports");
     assert!(metric(last, "goodness_pos_l2") > metric(last, "goodness_neg_l2"));

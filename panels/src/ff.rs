@@ -6,7 +6,12 @@ use egui_plot::{Bar, BarChart, Legend, Plot, VLine};
 use trainscope_engine::SeriesStore;
 use trainscope_engine::labs::ff::{DigitSample, FfView, Goodness, LayerGoodness};
 
-use crate::widgets::{NEGATIVE, POSITIVE, PlotSettings, histogram, metric_plot};
+use crate::widgets::{Curve, NEGATIVE, POSITIVE, PlotSettings, histogram, metric_curves};
+
+/// Colour of Forward-Forward curves.
+const FF_COLOR: Color32 = Color32::from_rgb(76, 160, 255);
+/// Colour of backprop curves.
+const BP_COLOR: Color32 = Color32::from_rgb(255, 140, 60);
 
 const BINS: usize = 40;
 
@@ -37,7 +42,8 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
         for (i, layer) in view.layers.iter().enumerate() {
             ui.vertical(|ui| {
                 ui.set_width(w);
-                goodness_histogram(ui, i, layer, view.threshold, view.goodness, settings, w);
+                let theta = view.thresholds.get(i).copied().unwrap_or(f64::NAN);
+                goodness_histogram(ui, i, layer, theta, view.goodness, settings, w);
             });
         }
     });
@@ -48,13 +54,18 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
         ui.vertical(|ui| {
             ui.set_width(half);
             ui.strong("Test error (held-out test digits)");
-            metric_plot(
+            if store.get("test_error").is_none() {
+                ui.weak(
+                    "(the first evaluation comes after `evaluate every` steps, or press Evaluate)",
+                );
+            }
+            metric_curves(
                 ui,
                 "ff_test_error",
                 store,
                 &[
-                    ("test_error", "FF (all-labels readout)"),
-                    ("bp_test_error", "backprop"),
+                    Curve::new("test_error", "FF (all-labels readout)").color(FF_COLOR),
+                    Curve::new("bp_test_error", "backprop").color(BP_COLOR),
                 ],
                 &PlotSettings {
                     smoothing: 0.0,
@@ -67,13 +78,13 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
         ui.vertical(|ui| {
             ui.set_width(half);
             ui.strong("Training loss");
-            metric_plot(
+            metric_curves(
                 ui,
                 "ff_loss",
                 store,
                 &[
-                    ("ff_loss", "FF (sum over layers)"),
-                    ("bp_loss", "backprop cross-entropy"),
+                    Curve::new("ff_loss", "FF (sum over layers)").color(FF_COLOR),
+                    Curve::new("bp_loss", "backprop cross-entropy").color(BP_COLOR),
                 ],
                 settings,
                 "loss",
@@ -84,19 +95,39 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
 
     ui.add_space(4.0);
     ui.strong("Mean goodness per layer");
-    let names: Vec<(String, String)> = (1..=view.layers.len())
+    ui.label(
+        "Green: positive data, red: negative. Solid: odd layers, dashed: even layers; deeper \
+         layers are lighter.",
+    );
+    let names: Vec<(String, String, bool, usize)> = (1..=view.layers.len())
         .flat_map(|l| {
             [
-                (format!("goodness_pos_l{l}"), format!("layer {l} positive")),
-                (format!("goodness_neg_l{l}"), format!("layer {l} negative")),
+                (
+                    format!("goodness_pos_l{l}"),
+                    format!("layer {l} positive"),
+                    true,
+                    l,
+                ),
+                (
+                    format!("goodness_neg_l{l}"),
+                    format!("layer {l} negative"),
+                    false,
+                    l,
+                ),
             ]
         })
         .collect();
-    let refs: Vec<(&str, &str)> = names
+    let refs: Vec<Curve<'_>> = names
         .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .map(|(series, label, pos, l)| {
+            let base = if *pos { POSITIVE } else { NEGATIVE };
+            let t = (*l as f32 - 1.0) / view.layers.len().max(2) as f32;
+            Curve::new(series, label)
+                .color(base.lerp_to_gamma(Color32::WHITE, 0.6 * t))
+                .dashed(l % 2 == 0)
+        })
         .collect();
-    metric_plot(ui, "ff_goodness", store, &refs, settings, "goodness", 150.0);
+    metric_curves(ui, "ff_goodness", store, &refs, settings, "goodness", 150.0);
 
     ui.add_space(4.0);
     ui.strong("Test digits: FF's goodness for each candidate label");

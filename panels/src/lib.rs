@@ -7,7 +7,7 @@ pub mod widgets;
 
 use trainscope_engine::RunState;
 
-pub use widgets::{PlotSettings, knob_editor, metric_plot, run_bar};
+pub use widgets::{Curve, PlotSettings, knob_editor, metric_curves, metric_plot, run_bar};
 
 /// Draws the panel of lab `lab_id` for the run's newest state.
 pub fn lab_panel(ui: &mut egui::Ui, lab_id: &str, state: &RunState, settings: &PlotSettings) {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use egui::{Color32, RichText, Ui};
-use egui_plot::{Legend, Line, Plot, PlotPoints, VLine};
+use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoint, PlotPoints, Text, VLine};
 use trainscope_engine::series::smoothed;
 use trainscope_engine::{
     Command, KnobKind, KnobSpec, KnobValue, RunState, Runner, SeriesStore, Status,
@@ -50,13 +50,64 @@ pub const POSITIVE: Color32 = Color32::from_rgb(80, 200, 120);
 /// Colour of negative data throughout the app.
 pub const NEGATIVE: Color32 = Color32::from_rgb(230, 80, 90);
 
-/// A metric plot: for each `(series, label)` the raw points (faint) and a smoothed line, plus a
-/// dashed vertical marker at every knob change.
+/// One line on a [`metric_plot`]: a series, its legend label and optional styling.
+#[derive(Debug, Clone, Copy)]
+pub struct Curve<'a> {
+    /// Series name in the store.
+    pub series: &'a str,
+    /// Legend label.
+    pub label: &'a str,
+    /// Fixed colour (default: the palette by position).
+    pub color: Option<Color32>,
+    /// Draw dashed (e.g. to tell layers apart when colour encodes something else).
+    pub dashed: bool,
+}
+
+impl<'a> Curve<'a> {
+    /// A curve with palette colour.
+    pub fn new(series: &'a str, label: &'a str) -> Self {
+        Curve {
+            series,
+            label,
+            color: None,
+            dashed: false,
+        }
+    }
+
+    /// With a fixed colour.
+    pub fn color(mut self, color: Color32) -> Self {
+        self.color = Some(color);
+        self
+    }
+
+    /// Dashed.
+    pub fn dashed(mut self, dashed: bool) -> Self {
+        self.dashed = dashed;
+        self
+    }
+}
+
+/// [`metric_curves`] with palette colours: each `(series, label)` one curve.
 pub fn metric_plot(
     ui: &mut Ui,
     id: &str,
     store: &SeriesStore,
     series: &[(&str, &str)],
+    settings: &PlotSettings,
+    y_label: &str,
+    height: f32,
+) {
+    let curves: Vec<Curve<'_>> = series.iter().map(|(s, l)| Curve::new(s, l)).collect();
+    metric_curves(ui, id, store, &curves, settings, y_label, height);
+}
+
+/// A metric plot: for each curve the raw points (faint) and a smoothed line under one legend
+/// entry, plus a dashed vertical marker, labelled at the top, at every knob change.
+pub fn metric_curves(
+    ui: &mut Ui,
+    id: &str,
+    store: &SeriesStore,
+    curves: &[Curve<'_>],
     settings: &PlotSettings,
     y_label: &str,
     height: f32,
@@ -69,44 +120,61 @@ pub fn metric_plot(
     if settings.show_legend {
         plot = plot.legend(Legend::default());
     }
-    let any = series.iter().any(|(s, _)| store.get(s).is_some());
+    let any = curves.iter().any(|c| store.get(c.series).is_some());
     plot.show(ui, |pui| {
-        for (i, (name, label)) in series.iter().enumerate() {
-            let Some(s) = store.get(name) else { continue };
+        for (i, c) in curves.iter().enumerate() {
+            let Some(s) = store.get(c.series) else {
+                continue;
+            };
             let pts = s.points();
-            let color = palette(i);
+            let color = c.color.unwrap_or_else(|| palette(i));
+            let style = if c.dashed {
+                LineStyle::dashed_dense()
+            } else {
+                LineStyle::Solid
+            };
             let smooth = settings.smoothing > 0.0 && pts.len() > 2;
             if settings.show_raw || !smooth {
                 let raw_color = if smooth {
-                    color.gamma_multiply(0.35)
+                    color.gamma_multiply(0.3)
                 } else {
                     color
                 };
-                let raw_name = if smooth {
-                    format!("{label} (raw)")
-                } else {
-                    label.to_string()
-                };
-                pui.line(Line::new(raw_name, PlotPoints::from(pts.clone())).color(raw_color));
+                // Same name as the smoothed line: one legend entry toggles both.
+                pui.line(
+                    Line::new(c.label, PlotPoints::from(pts.clone()))
+                        .color(raw_color)
+                        .style(style),
+                );
             }
             if smooth {
                 pui.line(
-                    Line::new(*label, PlotPoints::from(smoothed(&pts, settings.smoothing)))
-                        .color(color)
-                        .width(2.0),
+                    Line::new(
+                        c.label,
+                        PlotPoints::from(smoothed(&pts, settings.smoothing)),
+                    )
+                    .color(color)
+                    .style(style)
+                    .width(2.0),
                 );
             }
         }
+        let top = pui.plot_bounds().max()[1];
         for m in store.markers() {
             pui.vline(
-                VLine::new(format!("knob: {}", m.label), m.step as f64)
+                VLine::new("knob changes", m.step as f64)
                     .color(Color32::from_gray(150))
-                    .style(egui_plot::LineStyle::dashed_loose()),
+                    .style(LineStyle::dashed_loose()),
+            );
+            pui.text(
+                Text::new("knob changes", PlotPoint::new(m.step as f64, top), &m.label)
+                    .anchor(egui::Align2::LEFT_TOP)
+                    .color(Color32::from_gray(170)),
             );
         }
     });
     if !any {
-        ui.weak("(no data yet: press Play or Step)");
+        ui.weak("(no data yet)");
     }
 }
 

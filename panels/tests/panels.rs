@@ -20,7 +20,7 @@ fn canned_ff_state() -> RunState {
     let view = FfView {
         step: 1200,
         epoch: 2.0,
-        threshold: 2.0,
+        thresholds: vec![2.0, 2.0],
         goodness: Goodness::Mean,
         layers: vec![layer(0.5), layer(1.0)],
         samples: (0..12)

@@ -22,6 +22,19 @@ pub fn init_linear(d_in: usize, d_out: usize, rng: &mut Rng, device: &Device) ->
     }
 }
 
+/// A linear layer with He-normal weights (std √(2/fan_in)) and zero bias, the usual choice in
+/// front of a ReLU, drawn from our own RNG.
+pub fn init_linear_he(d_in: usize, d_out: usize, rng: &mut Rng, device: &Device) -> Linear {
+    let std = (2.0 / d_in as f64).sqrt();
+    let w: Vec<f32> = (0..d_in * d_out)
+        .map(|_| (rng.normal() * std) as f32)
+        .collect();
+    Linear {
+        weight: Param::from_tensor(Tensor::from_data(TensorData::new(w, [d_in, d_out]), device)),
+        bias: Some(Param::from_tensor(Tensor::zeros([d_out], device))),
+    }
+}
+
 /// Divides each row by its root-mean-square (no mean subtraction), so only the direction of an
 /// activity vector is passed on, as Forward-Forward requires.
 pub fn rms_normalize(x: Tensor<2>) -> Tensor<2> {

@@ -11,7 +11,8 @@ pub enum Goodness {
     /// mean(y²): use a threshold of the order of 1–2.
     #[default]
     Mean,
-    /// sum(y²): use a threshold of the order of the layer width.
+    /// sum(y²): the threshold is per unit, so each layer's θ is `threshold × width`
+    /// (`threshold = 1` gives the paper's θ = width).
     Sum,
 }
 
@@ -42,7 +43,7 @@ pub struct FfConfig {
     pub layers: Vec<usize>,
     /// Goodness function.
     pub goodness: Goodness,
-    /// The threshold θ in softplus(θ − G⁺) + softplus(G⁻ − θ).
+    /// The threshold θ in softplus(θ − G⁺) + softplus(G⁻ − θ); per unit for `sum` goodness.
     pub threshold: f64,
     /// Adam learning rate for Forward-Forward.
     pub lr: f64,
@@ -54,6 +55,9 @@ pub struct FfConfig {
     pub lr_decay: bool,
     /// Let gradient through the ReLU as if it were the identity (see `FfNet::goodness`).
     pub straight_through: bool,
+    /// Also length-normalise the image before the first layer (the paper normalises between
+    /// layers; the raw image keeps its overall ink as a cue).
+    pub normalize_input: bool,
     /// Which layers vote in the all-labels readout.
     pub readout: Readout,
     /// Evaluate on the test images every N steps (0 = only at the end).
@@ -79,6 +83,7 @@ impl Default for FfConfig {
             epochs: 10.0,
             lr_decay: true,
             straight_through: false,
+            normalize_input: false,
             readout: Readout::AllLayers,
             eval_every: 600,
             bp: true,
@@ -88,6 +93,14 @@ impl Default for FfConfig {
 }
 
 impl FfConfig {
+    /// The threshold θ of layer `l` in the units of its goodness.
+    pub fn layer_threshold(&self, l: usize) -> f64 {
+        match self.goodness {
+            Goodness::Mean => self.threshold,
+            Goodness::Sum => self.threshold * self.layers.get(l).copied().unwrap_or(1) as f64,
+        }
+    }
+
     /// Checks ranges before any data is loaded.
     pub fn validate(&self) -> Result<(), LabError> {
         if self.layers.is_empty() {

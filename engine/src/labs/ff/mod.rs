@@ -59,8 +59,8 @@ pub struct FfView {
     pub step: u64,
     /// Epochs done (fractional).
     pub epoch: f64,
-    /// Current threshold θ.
-    pub threshold: f64,
+    /// Current threshold θ of each layer, in the units of its goodness.
+    pub thresholds: Vec<f64>,
     /// Goodness function in use.
     pub goodness: Goodness,
     /// Per hidden layer, recent goodness of positive and negative examples.
@@ -164,12 +164,15 @@ impl FfLab {
             write_image(&self.data.train, i, Some(wrong as u8), &mut x);
         }
         let x = matrix(x, 2 * b, PIXELS, &self.device);
-        let gs = self
-            .ff
-            .goodness(x, self.cfg.goodness, self.cfg.straight_through);
+        let gs = self.ff.goodness(
+            x,
+            self.cfg.goodness,
+            self.cfg.straight_through,
+            self.cfg.normalize_input,
+        );
         let mut total: Option<Tensor<1>> = None;
         for (l, g) in gs.iter().enumerate() {
-            let loss = ff_layer_loss(g.clone(), b, self.cfg.threshold);
+            let loss = ff_layer_loss(g.clone(), b, self.cfg.layer_threshold(l));
             let values = to_vec(g.clone().detach())?;
             let (pos, neg) = values.split_at(b);
             let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
@@ -242,7 +245,12 @@ impl FfLab {
                 for i in start..start + n {
                     write_image(test, i, Some(c as u8), &mut x);
                 }
-                let gs = ff.goodness(matrix(x, n, PIXELS, &device), self.cfg.goodness, false);
+                let gs = ff.goodness(
+                    matrix(x, n, PIXELS, &device),
+                    self.cfg.goodness,
+                    false,
+                    self.cfg.normalize_input,
+                );
                 for &l in &voters {
                     for (r, g) in to_vec(gs[l].clone())?.into_iter().enumerate() {
                         scores[r * CLASSES + c] += g;
@@ -391,7 +399,9 @@ impl Lab for FfLab {
         FfView {
             step: self.step,
             epoch: self.step as f64 * self.cfg.batch_size as f64 / self.n_train as f64,
-            threshold: self.cfg.threshold,
+            thresholds: (0..self.cfg.layers.len())
+                .map(|l| self.cfg.layer_threshold(l))
+                .collect(),
             goodness: self.cfg.goodness,
             layers: self
                 .hist

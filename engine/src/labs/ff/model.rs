@@ -5,7 +5,7 @@ use burn::nn::Linear;
 use burn::tensor::activation::{log_softmax, relu, softplus};
 use burn::tensor::{Device, Tensor};
 
-use crate::nn::{init_linear, rms_normalize};
+use crate::nn::{init_linear, init_linear_he, rms_normalize};
 use crate::rng::Rng;
 
 use super::config::Goodness;
@@ -24,7 +24,7 @@ impl FfNet {
         let mut layers = Vec::with_capacity(widths.len());
         let mut prev = d_in;
         for &w in widths {
-            layers.push(init_linear(prev, w, rng, device));
+            layers.push(init_linear_he(prev, w, rng, device));
             prev = w;
         }
         FfNet { layers }
@@ -36,11 +36,21 @@ impl FfNet {
     /// With `straight_through`, the ReLU passes gradient as if it were the identity (its output
     /// is unchanged). Units that went silent can then recover, which plain ReLU never allows
     /// under a goodness objective; loeweX's reference implementation does the same.
-    pub fn goodness(&self, x: Tensor<2>, kind: Goodness, straight_through: bool) -> Vec<Tensor<1>> {
-        let mut h = x;
+    ///
+    /// The image itself enters the first layer as it is unless `normalize_input` is set; every
+    /// later layer sees the length-normalised activities of the one below.
+    pub fn goodness(
+        &self,
+        x: Tensor<2>,
+        kind: Goodness,
+        straight_through: bool,
+        normalize_input: bool,
+    ) -> Vec<Tensor<1>> {
+        let mut h = if normalize_input { rms_normalize(x) } else { x };
         let mut out = Vec::with_capacity(self.layers.len());
-        for layer in &self.layers {
-            let a = layer.forward(rms_normalize(h));
+        for (i, layer) in self.layers.iter().enumerate() {
+            let input = if i == 0 { h } else { rms_normalize(h) };
+            let a = layer.forward(input);
             let y = if straight_through {
                 a.clone() + (relu(a.clone()) - a).detach()
             } else {
