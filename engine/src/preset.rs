@@ -34,10 +34,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "ff-mnist-paper",
         include_str!("../../presets/ff-mnist-paper.toml"),
     ),
-    (
-        "hetnet-pql",
-        include_str!("../../presets/hetnet-pql.toml"),
-    ),
+    ("hetnet-pql", include_str!("../../presets/hetnet-pql.toml")),
 ];
 
 /// A parsed, validated preset.

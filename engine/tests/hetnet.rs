@@ -49,7 +49,13 @@ fn same_seed_same_metrics_and_lambda_zero_is_idqn() {
     assert_eq!(a.0, b.0, "step metrics must match exactly");
     assert_eq!(a.1, b.1);
     assert_eq!(a.2, b.2, "views must match");
-    let c = run(HetnetConfig { seed: 4, ..cfg.clone() }, 100);
+    let c = run(
+        HetnetConfig {
+            seed: 4,
+            ..cfg.clone()
+        },
+        100,
+    );
     assert_ne!(a.0, c.0, "another seed gives other channels");
     // λ = 0: PQL is exactly IDQN on the same seed and channels.
     let z = run(HetnetConfig { lambda: 0.0, ..cfg }, 100);
@@ -74,13 +80,21 @@ fn agents_learn_from_random_play_toward_wmmse() {
         let early = r[..5].iter().sum::<f64>() / 5.0;
         let late = r[r.len() - 5..].iter().sum::<f64>() / 5.0;
         // Early episodes are near-uniform random play (ε ≈ 1); late ones are mostly greedy.
-        assert!(late > early + 0.05, "{stem}: early {early:.3} late {late:.3}");
+        assert!(
+            late > early + 0.05,
+            "{stem}: early {early:.3} late {late:.3}"
+        );
         let random = series(&reports, "random_wmmse_ratio");
         let last_random = *random.last().expect("random ratio");
         assert!(late > last_random, "{stem}: {late} vs random {last_random}");
     }
     // Summary series exist and are ratios.
-    for s in ["pql_wmmse_ratio", "idqn_wmmse_ratio", "fp_wmmse_ratio", "max_wmmse_ratio"] {
+    for s in [
+        "pql_wmmse_ratio",
+        "idqn_wmmse_ratio",
+        "fp_wmmse_ratio",
+        "max_wmmse_ratio",
+    ] {
         let v = series(&reports, s);
         let last = *v.last().expect("series");
         assert!(last > 0.0 && last < 1.2, "{s} = {last}");
@@ -122,7 +136,8 @@ fn artifacts_recompute_to_the_reported_sum_rates() {
 fn knobs_and_validation() {
     let device = Backend::cpu().device;
     let mut lab = HetnetLab::new(tiny(1), &device).expect("lab");
-    lab.set_knob("lambda", KnobValue::Float(0.5)).expect("lambda");
+    lab.set_knob("lambda", KnobValue::Float(0.5))
+        .expect("lambda");
     assert_eq!(lab.view().lambda, 0.5);
     lab.set_knob("reward", KnobValue::Choice("own_minus_cost".into()))
         .expect("reward");
@@ -132,16 +147,38 @@ fn knobs_and_validation() {
     }
     assert!(lab.set_knob("n_small", KnobValue::Int(6)).is_err());
     for bad in [
-        HetnetConfig { n_small: 0, ..tiny(1) },
-        HetnetConfig { power_levels: 1, ..tiny(1) },
-        HetnetConfig { lambda: -1.0, ..tiny(1) },
-        HetnetConfig { replay: 4, ..tiny(1) },
-        HetnetConfig { hidden: vec![], ..tiny(1) },
+        HetnetConfig {
+            n_small: 0,
+            ..tiny(1)
+        },
+        HetnetConfig {
+            power_levels: 1,
+            ..tiny(1)
+        },
+        HetnetConfig {
+            lambda: -1.0,
+            ..tiny(1)
+        },
+        HetnetConfig {
+            replay: 4,
+            ..tiny(1)
+        },
+        HetnetConfig {
+            hidden: vec![],
+            ..tiny(1)
+        },
     ] {
         assert!(HetnetLab::new(bad, &device).is_err());
     }
     // Another layout size works and gives one agent per AP.
-    let mut six = HetnetLab::new(HetnetConfig { n_small: 6, ..tiny(1) }, &device).expect("six");
+    let mut six = HetnetLab::new(
+        HetnetConfig {
+            n_small: 6,
+            ..tiny(1)
+        },
+        &device,
+    )
+    .expect("six");
     six.step().expect("step");
     assert_eq!(six.view().aps.len(), 7);
 }

@@ -45,7 +45,11 @@ fn level_of(p: f64, levels: &[f64]) -> usize {
         }
     }
     // Continuous powers far below the lowest level count as off.
-    if db(p) < db(levels[1]) - 10.0 { 0 } else { best }
+    if db(p) < db(levels[1]) - 10.0 {
+        0
+    } else {
+        best
+    }
 }
 
 /// Draws the whole HetNet panel.
@@ -75,7 +79,7 @@ pub fn show(ui: &mut Ui, view: &HetnetView, store: &SeriesStore, settings: &Plot
     }
 
     ui.add_space(4.0);
-    let id = egui::Id::new("hetnet_map_method");
+    let id = ui.make_persistent_id("hetnet_map_method");
     let mut chosen: usize = ui.data(|d| d.get_temp(id)).unwrap_or(0);
     ui.horizontal(|ui| {
         ui.strong("Cell map, powers of:");
@@ -133,7 +137,11 @@ pub fn show(ui: &mut Ui, view: &HetnetView, store: &SeriesStore, settings: &Plot
         {
             let p = pts(name);
             if !p.is_empty() {
-                pui.line(Line::new(label, PlotPoints::from(p)).color(palette(k)).width(1.5));
+                pui.line(
+                    Line::new(label, PlotPoints::from(p))
+                        .color(palette(k))
+                        .width(1.5),
+                );
             }
         }
     });
@@ -179,8 +187,11 @@ fn ratio_plot(ui: &mut Ui, view: &HetnetView, store: &SeriesStore, settings: &Pl
             let color = palette(k);
             if settings.show_raw || settings.smoothing <= 0.0 {
                 pui.line(
-                    Line::new(format!("{label} (each episode)"), PlotPoints::from(p.clone()))
-                        .color(color.gamma_multiply(0.35)),
+                    Line::new(
+                        format!("{label} (each episode)"),
+                        PlotPoints::from(p.clone()),
+                    )
+                    .color(color.gamma_multiply(0.35)),
                 );
             }
             if settings.smoothing > 0.0 {
@@ -191,7 +202,11 @@ fn ratio_plot(ui: &mut Ui, view: &HetnetView, store: &SeriesStore, settings: &Pl
                 );
             }
         }
-        pui.hline(HLine::new("WMMSE = 1", 1.0).color(Color32::WHITE).width(1.5));
+        pui.hline(
+            HLine::new("WMMSE = 1", 1.0)
+                .color(Color32::WHITE)
+                .width(1.5),
+        );
         // The references do not learn: their running mean over the last tenth of the run.
         for (k, (name, label)) in [
             ("fp_wmmse_ratio", "FP"),
@@ -258,7 +273,11 @@ fn cell_map(ui: &mut Ui, view: &HetnetView, method: &MethodSlot, side: f32) {
         painter.text(
             p + vec2(radius + 3.0, -radius),
             Align2::LEFT_BOTTOM,
-            if k == 0 { "macro".to_string() } else { format!("AP{k}") },
+            if k == 0 {
+                "macro".to_string()
+            } else {
+                format!("AP{k}")
+            },
             FontId::proportional(11.0),
             Color32::from_gray(200),
         );
@@ -300,7 +319,13 @@ fn map_legend(ui: &mut Ui) {
         &format!("{SINR_HI:.0}+"),
         |t| sinr_color(SINR_LO + t as f64 * (SINR_HI - SINR_LO)),
     );
-    color_bar(ui, "AP fill: transmit power level", "off", "Pmax", power_color);
+    color_bar(
+        ui,
+        "AP fill: transmit power level",
+        "off",
+        "Pmax",
+        power_color,
+    );
 }
 
 fn action_histograms(ui: &mut Ui, view: &HetnetView, settings: &PlotSettings) {
@@ -310,7 +335,11 @@ fn action_histograms(ui: &mut Ui, view: &HetnetView, settings: &PlotSettings) {
         for k in 0..n {
             ui.vertical(|ui| {
                 ui.set_width(w);
-                ui.label(if k == 0 { "macro BS".to_string() } else { format!("AP{k}") });
+                ui.label(if k == 0 {
+                    "macro BS".to_string()
+                } else {
+                    format!("AP{k}")
+                });
                 let mut plot = Plot::new(("hetnet_actions", k))
                     .height(110.0)
                     .width(w)
@@ -323,7 +352,9 @@ fn action_histograms(ui: &mut Ui, view: &HetnetView, settings: &PlotSettings) {
                 }
                 plot.show(ui, |pui| {
                     for (m, lv) in view.learners.iter().enumerate() {
-                        let Some(counts) = lv.action_counts.get(k) else { continue };
+                        let Some(counts) = lv.action_counts.get(k) else {
+                            continue;
+                        };
                         let off = if m == 0 { -0.2 } else { 0.2 };
                         let bars = counts
                             .iter()

@@ -46,9 +46,21 @@ fn hetnet_panel_renders_a_view_from_a_short_run() {
     harness.run();
     harness.get_by_label("episode 5 of 6, slot 5 of 10");
     harness.get_by_label("PQL λ = 1.00");
-    assert!(harness.query_by_label_contains("Sum rate / WMMSE").is_some());
-    assert!(harness.query_by_label_contains("Policy-change rate").is_some());
-    assert!(harness.query_by_label_contains("Link colour: SINR").is_some());
+    assert!(
+        harness
+            .query_by_label_contains("Sum rate / WMMSE")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("Policy-change rate")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("Link colour: SINR")
+            .is_some()
+    );
     harness.get_by_label("macro BS");
     harness.get_by_label("AP4");
     // The map's method selector switches to WMMSE's powers.

@@ -9,7 +9,10 @@ use crate::wireless::channel::Gains;
 pub fn sinr(g: &Gains, p: &[f64], noise: f64) -> Vec<f64> {
     (0..g.n)
         .map(|k| {
-            let interference: f64 = (0..g.n).filter(|&j| j != k).map(|j| g.get(k, j) * p[j]).sum();
+            let interference: f64 = (0..g.n)
+                .filter(|&j| j != k)
+                .map(|j| g.get(k, j) * p[j])
+                .sum();
             g.get(k, k) * p[k] / (interference + noise)
         })
         .collect()

@@ -134,22 +134,13 @@ pub fn drop_users(cfg: &LayoutConfig, aps: &[Ap], rng: &mut Rng) -> Vec<Point> {
         .map(|ap| match ap.tier {
             Tier::Macro => in_annulus(ap.pos, cfg.user_min_from_macro_m, cfg.cell_radius_m, rng),
             Tier::Small => {
-                let mut p = in_annulus(
-                    ap.pos,
-                    cfg.user_min_from_ap_m,
-                    cfg.small_cell_radius_m,
-                    rng,
-                );
+                let mut p =
+                    in_annulus(ap.pos, cfg.user_min_from_ap_m, cfg.small_cell_radius_m, rng);
                 for _ in 0..100 {
                     if p.dist(&origin) >= cfg.user_min_from_macro_m {
                         break;
                     }
-                    p = in_annulus(
-                        ap.pos,
-                        cfg.user_min_from_ap_m,
-                        cfg.small_cell_radius_m,
-                        rng,
-                    );
+                    p = in_annulus(ap.pos, cfg.user_min_from_ap_m, cfg.small_cell_radius_m, rng);
                 }
                 p
             }

@@ -9,7 +9,8 @@
 //! - a *state* is the agent's local observation quantised on a few features (own direct gain,
 //!   own previous power, received interference; bin width `pql_bin`), hashed to a key;
 //! - per key the agent keeps, per action, the mean (scaled) reward it has received; once a key
-//!   has been visited at least twice, a*(s) is the action with the highest mean reward;
+//!   has been visited at least twice, a*(s) is the action with the highest mean reward among
+//!   those tried at least twice there;
 //! - for every minibatch sample whose state has an a*, the loss gains
 //!   λ · [max_a (Q(o, a) + m·1[a ≠ a*]) − Q(o, a*)], which is zero only when a* is greedy by
 //!   at least the margin m.
@@ -20,6 +21,9 @@ use std::collections::HashMap;
 
 use crate::labs::hetnet::mlp::{Adam, Mlp};
 use crate::rng::Rng;
+
+/// Tries of an action in a state before it can be the state's best experienced action.
+const MIN_TRIES: u32 = 2;
 
 /// One stored experience.
 #[derive(Debug, Clone)]
@@ -134,7 +138,9 @@ impl Agent {
         }
         let mut best: Option<(usize, f64)> = None;
         for a in 0..self.n_actions {
-            if rec.count[a] > 0 {
+            // An action tried once is not yet "experienced": one draw of the other agents'
+            // exploration and of the fading would decide it.
+            if rec.count[a] >= MIN_TRIES {
                 let m = rec.sum[a] / rec.count[a] as f64;
                 if best.is_none_or(|(_, b)| m > b) {
                     best = Some((a, m));

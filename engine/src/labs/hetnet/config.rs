@@ -110,7 +110,7 @@ impl Default for HetnetConfig {
             slots_per_episode: 100,
             reward: RewardForm::SumRate,
             reward_scale: 0.05,
-            hidden: vec![64, 64],
+            hidden: vec![32, 32],
             lr: 1e-3,
             gamma: 0.25,
             batch_size: 32,
@@ -121,8 +121,8 @@ impl Default for HetnetConfig {
             eps_end: 0.02,
             eps_decay_frac: 0.4,
             lambda: 1.0,
-            pql_margin: 0.1,
-            pql_bin: 0.1,
+            pql_margin: 0.05,
+            pql_bin: 0.2,
             probe_size: 64,
         }
     }
@@ -135,7 +135,10 @@ impl HetnetConfig {
             if x.is_finite() && x > 0.0 {
                 Ok(())
             } else {
-                Err(LabError::config(key, format!("{x} must be a positive number")))
+                Err(LabError::config(
+                    key,
+                    format!("{x} must be a positive number"),
+                ))
             }
         };
         if !(1..=12).contains(&self.n_small) {
@@ -168,11 +171,17 @@ impl HetnetConfig {
         }
         pos("power_range_db", self.power_range_db)?;
         if self.episodes == 0 || self.slots_per_episode == 0 {
-            return Err(LabError::config("episodes", "episodes and slots_per_episode must be positive"));
+            return Err(LabError::config(
+                "episodes",
+                "episodes and slots_per_episode must be positive",
+            ));
         }
         pos("reward_scale", self.reward_scale)?;
         if self.hidden.is_empty() || self.hidden.iter().any(|&w| w == 0 || w > 1024) {
-            return Err(LabError::config("hidden", "need 1+ layers of width 1..=1024"));
+            return Err(LabError::config(
+                "hidden",
+                "need 1+ layers of width 1..=1024",
+            ));
         }
         if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 1.0) {
             return Err(LabError::config("lr", "must be in (0, 1]"));
@@ -187,7 +196,10 @@ impl HetnetConfig {
             return Err(LabError::config("replay", "must be at least batch_size"));
         }
         if self.train_every == 0 || self.target_every == 0 {
-            return Err(LabError::config("train_every", "train_every and target_every must be positive"));
+            return Err(LabError::config(
+                "train_every",
+                "train_every and target_every must be positive",
+            ));
         }
         for (k, x) in [
             ("eps_start", self.eps_start),

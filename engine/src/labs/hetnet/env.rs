@@ -91,7 +91,12 @@ impl Env {
     /// New user positions, new shadowing, fresh fading.
     pub fn redrop(&mut self) {
         self.users = drop_users(&self.layout, &self.aps, &mut self.rng_drop);
-        self.large = Gains::large_scale(&self.aps, &self.users, self.shadowing_db, &mut self.rng_drop);
+        self.large = Gains::large_scale(
+            &self.aps,
+            &self.users,
+            self.shadowing_db,
+            &mut self.rng_drop,
+        );
         self.fading = Fading::new(self.n(), self.fading.rho, &mut self.rng_fade);
         self.gains = self.large.with_fading(&self.fading);
         self.prev_gains = self.gains.clone();
@@ -117,7 +122,10 @@ pub fn power_levels(pmax: f64, count: usize, range_db: f64) -> Vec<f64> {
 
 /// Interference (watts) at link `k`'s user from every other transmitter.
 fn interference(g: &Gains, p: &[f64], k: usize) -> f64 {
-    (0..g.n).filter(|&j| j != k).map(|j| g.get(k, j) * p[j]).sum()
+    (0..g.n)
+        .filter(|&j| j != k)
+        .map(|j| g.get(k, j) * p[j])
+        .sum()
 }
 
 /// Rate lost by the other links because `i` transmits: Σ_k≠i [C_k without i − C_k].
@@ -145,6 +153,9 @@ pub fn externality(g: &Gains, p: &[f64], noise: f64, i: usize) -> f64 {
 /// 6. previous interference it caused, relative to the victims' interference-plus-noise
 ///    (10 log10(1 + Σ_k g_ki p_i / (I_k + σ²)) / 10);
 /// 7. previous rate its interference cost the others (bit/s/Hz / 10).
+// Each argument is one measured quantity the observation is built from; bundling them in a
+// struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn observe(
     now: &Gains,
     prev: &Gains,
@@ -191,14 +202,7 @@ pub fn state_key(obs: &[f32], bin: f64) -> u64 {
 }
 
 /// Agent `i`'s reward (bit/s/Hz) for powers `p` with `rates` the resulting per-link rates.
-pub fn reward(
-    form: RewardForm,
-    g: &Gains,
-    p: &[f64],
-    rates: &[f64],
-    noise: f64,
-    i: usize,
-) -> f64 {
+pub fn reward(form: RewardForm, g: &Gains, p: &[f64], rates: &[f64], noise: f64, i: usize) -> f64 {
     match form {
         RewardForm::SumRate => rates.iter().sum(),
         RewardForm::OwnMinusCost => rates[i] - externality(g, p, noise, i),

@@ -1,11 +1,14 @@
 //! One learning method (PQL or IDQN): a team of independent agents, their memory of the
 //! previous slot, and per-episode bookkeeping.
 
-use crate::labs::hetnet::agent::{Agent, Transition, TrainParams, UpdateStats};
+use crate::labs::hetnet::agent::{Agent, TrainParams, Transition, UpdateStats};
 use crate::labs::hetnet::config::HetnetConfig;
 use crate::labs::hetnet::env::{Env, OBS, observe, reward, state_key};
 use crate::rng::Rng;
 use crate::wireless::rates;
+
+/// An action awaiting its next observation: (observation, action, scaled reward, state key).
+type Pending = Option<(Vec<f32>, usize, f32, u64)>;
 
 /// A team of agents (one per AP) learning with one method.
 #[derive(Debug, Clone)]
@@ -24,7 +27,7 @@ pub struct Learner {
     pub last_sinr: Vec<f64>,
     /// Sum rate of the newest slot.
     pub last_sum_rate: f64,
-    pending: Vec<Option<(Vec<f32>, usize, f32, u64)>>,
+    pending: Vec<Pending>,
     /// Action counts of the current episode, per agent.
     pub counts: Vec<Vec<u32>>,
     /// Action counts of the last finished episode.
@@ -42,7 +45,13 @@ pub struct Learner {
 impl Learner {
     /// Builds the team; `seeds` fixes weights, exploration and replay sampling, so two learners
     /// built from the same `seeds` start identical.
-    pub fn new(name: &'static str, cfg: &HetnetConfig, n: usize, lambda: f64, seeds: &Rng) -> Learner {
+    pub fn new(
+        name: &'static str,
+        cfg: &HetnetConfig,
+        n: usize,
+        lambda: f64,
+        seeds: &Rng,
+    ) -> Learner {
         let mut sizes = vec![OBS];
         sizes.extend(&cfg.hidden);
         sizes.push(cfg.power_levels);

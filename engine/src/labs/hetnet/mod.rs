@@ -139,8 +139,7 @@ impl HetnetLab {
                 report.push(format!("{stem}_wmmse_ratio"), m);
             }
         }
-        for k in 0..2 {
-            let stem = STEMS[k];
+        for (k, stem) in STEMS.iter().enumerate().take(2) {
             let (loss, pen) = self.learners[k].end_episode();
             report.push(format!("{stem}_td_loss"), loss);
             if k == 0 {
@@ -242,7 +241,10 @@ impl Lab for HetnetLab {
             .map(|(p, name)| MethodSlot {
                 name: name.into(),
                 powers_w: p.clone(),
-                sinr_db: sinr(g, p, noise).iter().map(|&s| crate::wireless::lin_to_db(s)).collect(),
+                sinr_db: sinr(g, p, noise)
+                    .iter()
+                    .map(|&s| crate::wireless::lin_to_db(s))
+                    .collect(),
                 sum_rate: sum_rate(g, p, noise),
             })
             .collect();
@@ -258,7 +260,10 @@ impl Lab for HetnetLab {
                 l.train(&self.cfg);
             }
         }
-        if self.global_slot.is_multiple_of(self.cfg.target_every as u64) {
+        if self
+            .global_slot
+            .is_multiple_of(self.cfg.target_every as u64)
+        {
             for l in &mut self.learners {
                 l.sync_targets();
             }
@@ -323,15 +328,14 @@ impl Lab for HetnetLab {
     }
 
     fn knobs(&self) -> Vec<KnobSpec> {
-        let float = |name: &str, label: &str, help: &str, min: f64, max: f64, log: bool, v: f64| {
-            KnobSpec {
+        let float =
+            |name: &str, label: &str, help: &str, min: f64, max: f64, log: bool, v: f64| KnobSpec {
                 name: name.into(),
                 label: label.into(),
                 help: help.into(),
                 kind: KnobKind::Float { min, max, log },
                 value: KnobValue::Float(v),
-            }
-        };
+            };
         vec![
             float(
                 "lambda",
@@ -388,7 +392,10 @@ impl Lab for HetnetLab {
                 KnobValue::Choice(s) if s == "sum_rate" => RewardForm::SumRate,
                 KnobValue::Choice(s) if s == "own_minus_cost" => RewardForm::OwnMinusCost,
                 other => {
-                    return Err(LabError::Knob(knob.into(), format!("unknown reward {other}")));
+                    return Err(LabError::Knob(
+                        knob.into(),
+                        format!("unknown reward {other}"),
+                    ));
                 }
             };
             return Ok(());
@@ -405,7 +412,10 @@ impl Lab for HetnetLab {
             "eps_decay_frac" => self.cfg.eps_decay_frac = x,
             "lr" => self.cfg.lr = x,
             other => {
-                return Err(LabError::Knob(other.into(), "this lab has no such knob".into()));
+                return Err(LabError::Knob(
+                    other.into(),
+                    "this lab has no such knob".into(),
+                ));
             }
         }
         Ok(())
@@ -417,9 +427,9 @@ impl Lab for HetnetLab {
 
     fn finish(&mut self) -> Result<StepReport, LabError> {
         let mut r = StepReport::default();
-        for k in 0..2 {
+        for (k, stem) in STEMS.iter().enumerate().take(2) {
             if let Some(e) = self.episodes_to_90(&self.ratios[k]) {
-                r.push(format!("{}_episodes_to_90", STEMS[k]), e);
+                r.push(format!("{stem}_episodes_to_90"), e);
             }
         }
         Ok(r)
