@@ -167,7 +167,8 @@ fn ratio_plot(ui: &mut Ui, view: &HetnetView, store: &SeriesStore, settings: &Pl
         .include_y(1.05)
         .allow_scroll(false);
     if settings.show_legend {
-        plot = plot.legend(Legend::default());
+        // Bottom right: late episodes sit near 1, so the legend there hides the least.
+        plot = plot.legend(Legend::default().position(egui_plot::Corner::RightBottom));
     }
     let pts = |name: &str| {
         store

@@ -1,10 +1,12 @@
 //! A tiny f32 multilayer perceptron with hand-written backprop and Adam.
 //!
-//! Why not burn: this lab runs 2 methods × (1 + n_small) agents, each doing a batch-1 forward
-//! pass to act and a batch-32 update on a 8→64→64→10 net every slot. On the CPU backend each
-//! burn op costs microseconds of dispatch, far more than these nets' arithmetic (`examples/
-//! hetnet_bench.rs` measures both), which would put the `hetnet-pql` preset well outside its
-//! 15-minute budget on 2 cores. The maths here is the standard dense-layer chain rule.
+//! Why not burn: the lab runs 2 learners × (1 + n_small) agents, each acting on one observation
+//! and updating on a minibatch every slot, and we expected burn's per-op dispatch to dominate
+//! such tiny nets. Measured afterwards (`examples/hetnet_bench.rs`, 8→64→64→10, batch 32, one
+//! update plus one action): burn's CPU backend took about 1.1× the time of this code, so the
+//! expectation was wrong and burn would have been fast enough. This code stays because it is
+//! small, checked against finite differences below, and bit-for-bit deterministic with no
+//! global state; the maths is the standard dense-layer chain rule.
 
 use crate::rng::Rng;
 
