@@ -57,7 +57,7 @@ pub fn show(ui: &mut Ui, view: &HetnetView, store: &SeriesStore, settings: &Plot
     ui.horizontal_wrapped(|ui| {
         ui.label(format!(
             "episode {} of {}, slot {} of {}",
-            view.episode + 1,
+            (view.episode + 1).min(view.episodes),
             view.episodes,
             view.slot,
             view.slots_per_episode
@@ -160,7 +160,7 @@ fn to_episodes(points: &[[f64; 2]], slots: usize) -> Vec<[f64; 2]> {
 
 fn ratio_plot(ui: &mut Ui, view: &HetnetView, store: &SeriesStore, settings: &PlotSettings) {
     let mut plot = Plot::new("hetnet_ratio")
-        .height(200.0)
+        .height(240.0)
         .x_axis_label("episode")
         .y_axis_label("sum rate / WMMSE")
         .include_y(0.0)
@@ -187,12 +187,9 @@ fn ratio_plot(ui: &mut Ui, view: &HetnetView, store: &SeriesStore, settings: &Pl
             }
             let color = palette(k);
             if settings.show_raw || settings.smoothing <= 0.0 {
+                // Same name as the smoothed line: one legend entry per method.
                 pui.line(
-                    Line::new(
-                        format!("{label} (each episode)"),
-                        PlotPoints::from(p.clone()),
-                    )
-                    .color(color.gamma_multiply(0.35)),
+                    Line::new(label, PlotPoints::from(p.clone())).color(color.gamma_multiply(0.35)),
                 );
             }
             if settings.smoothing > 0.0 {

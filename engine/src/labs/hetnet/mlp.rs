@@ -3,7 +3,7 @@
 //! Why not burn: the lab runs 2 learners × (1 + n_small) agents, each acting on one observation
 //! and updating on a minibatch every slot, and we expected burn's per-op dispatch to dominate
 //! such tiny nets. Measured afterwards (`examples/hetnet_bench.rs`, 8→64→64→10, batch 32, one
-//! update plus one action): burn's CPU backend took about 1.1× the time of this code, so the
+//! update plus one action): burn's CPU backend took 1.1–1.6× the time of this code, so the
 //! expectation was wrong and burn would have been fast enough. This code stays because it is
 //! small, checked against finite differences below, and bit-for-bit deterministic with no
 //! global state; the maths is the standard dense-layer chain rule.
