@@ -186,18 +186,22 @@ fn ratio_plot(ui: &mut Ui, view: &HetnetView, store: &SeriesStore, settings: &Pl
                 continue;
             }
             let color = palette(k);
-            if settings.show_raw || settings.smoothing <= 0.0 {
-                // Same name as the smoothed line: one legend entry per method.
-                pui.line(
-                    Line::new(label, PlotPoints::from(p.clone())).color(color.gamma_multiply(0.35)),
-                );
-            }
+            // The smoothed line goes first so the legend entry takes its full colour; the raw
+            // per-episode line shares its name, so each method has one legend entry.
             if settings.smoothing > 0.0 {
                 pui.line(
                     Line::new(label, PlotPoints::from(smoothed(&p, settings.smoothing)))
                         .color(color)
                         .width(2.0),
                 );
+            }
+            if settings.show_raw || settings.smoothing <= 0.0 {
+                let raw = if settings.smoothing > 0.0 {
+                    color.gamma_multiply(0.35)
+                } else {
+                    color
+                };
+                pui.line(Line::new(label, PlotPoints::from(p)).color(raw));
             }
         }
         pui.hline(
