@@ -168,7 +168,12 @@ fn ratio_plot(ui: &mut Ui, view: &HetnetView, store: &SeriesStore, settings: &Pl
         .allow_scroll(false);
     if settings.show_legend {
         // Bottom right: late episodes sit near 1, so the legend there hides the least.
-        plot = plot.legend(Legend::default().position(egui_plot::Corner::RightBottom));
+        // PickFirst: the smoothed line (drawn first) gives each method's entry its colour.
+        plot = plot.legend(
+            Legend::default()
+                .position(egui_plot::Corner::RightBottom)
+                .color_conflict_handling(egui_plot::ColorConflictHandling::PickFirst),
+        );
     }
     let pts = |name: &str| {
         store
