@@ -218,20 +218,9 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         serde_json::to_string_pretty(&summary)? + "\n",
     )
     .with_context(|| format!("writing {}", summary_path.display()))?;
-    // Lab-specific results (e.g. channel gains and every method's powers), one JSON file each.
-    for (stem, doc) in lab.artifacts() {
-        let safe: String = stem
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let path = out.join(format!("{safe}.json"));
-        std::fs::write(&path, serde_json::to_string(&doc)? + "\n")
+    for (stem, value) in lab.artifacts() {
+        let path = out.join(format!("{stem}.json"));
+        std::fs::write(&path, serde_json::to_string_pretty(&value)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }

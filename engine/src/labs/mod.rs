@@ -83,7 +83,7 @@ static LABS: &[LabEntry] = &[
         "ff",
         "Forward-Forward",
         "Hinton 2022, The Forward-Forward Algorithm: Some Preliminary Investigations",
-        "Each layer learns on its own to give high goodness (mean squared activity) to real images \
+        "Each layer learns on its own to give high goodness (summed squared activity) to real images \
      carrying their true label and low goodness to the same images with a wrong label. No \
      gradient crosses layers. A backprop net of the same widths trains on the same batches."
     ),

@@ -9,10 +9,10 @@ use crate::error::LabError;
 #[serde(rename_all = "snake_case")]
 pub enum Goodness {
     /// mean(y²): use a threshold of the order of 1–2.
-    #[default]
     Mean,
     /// sum(y²): the threshold is per unit, so each layer's θ is `threshold × width`
     /// (`threshold = 1` gives the paper's θ = width).
+    #[default]
     Sum,
 }
 
@@ -76,16 +76,16 @@ impl Default for FfConfig {
             train_limit: 0,
             test_limit: 0,
             layers: vec![500, 500],
-            goodness: Goodness::Mean,
-            threshold: 2.0,
+            goodness: Goodness::Sum,
+            threshold: 1.0,
             lr: 0.003,
             batch_size: 100,
-            epochs: 10.0,
+            epochs: 18.0,
             lr_decay: true,
             straight_through: false,
-            normalize_input: false,
+            normalize_input: true,
             readout: Readout::AllLayers,
-            eval_every: 600,
+            eval_every: 3000,
             bp: true,
             bp_lr: 0.001,
         }
