@@ -13,7 +13,8 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
-/// Small `--set`s per lab, keyed on the preset file's prefix, so every preset runs in seconds.
+/// Small `--set`s per lab, keyed on the preset file's `<lab>-` prefix, so every preset runs in
+/// seconds.
 fn small(preset_stem: &str) -> &'static [&'static str] {
     if preset_stem.starts_with("glom-") {
         &[
@@ -25,6 +26,21 @@ fn small(preset_stem: &str) -> &'static [&'static str] {
             "curve_images=4",
             "--set",
             "eval_every=2",
+        ]
+    } else if preset_stem.starts_with("hetnet-") {
+        &[
+            "--set",
+            "episodes=3",
+            "--set",
+            "slots_per_episode=1",
+            "--set",
+            "hidden=[8]",
+            "--set",
+            "batch_size=4",
+            "--set",
+            "replay=50",
+            "--set",
+            "probe_size=4",
         ]
     } else {
         &[
@@ -95,6 +111,12 @@ fn every_preset_runs_headless_and_writes_metrics_and_summary() {
                 let v = summary[key].as_f64().unwrap_or(f64::NAN);
                 assert!(v.is_finite(), "{stem}: {key} in summary.json");
             }
+        } else if stem.starts_with("hetnet-") {
+            assert_eq!(summary["config"]["episodes"], 3);
+            for k in ["pql_wmmse_ratio", "idqn_wmmse_ratio"] {
+                assert!(summary[k].as_f64().is_some_and(|r| r > 0.0), "{k}");
+            }
+            assert!(out.join("hetnet_last_episode.json").exists());
         } else {
             assert_eq!(summary["config"]["train_limit"], 300);
         }

@@ -12,6 +12,7 @@ pub mod rng;
 pub mod runner;
 pub mod series;
 pub mod testing;
+pub mod wireless;
 
 pub use backend::{Backend, BackendChoice};
 pub use error::LabError;

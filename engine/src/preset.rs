@@ -36,6 +36,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
     ("glom-quick", include_str!("../../presets/glom-quick.toml")),
     ("glom-eval", include_str!("../../presets/glom-eval.toml")),
+    ("hetnet-pql", include_str!("../../presets/hetnet-pql.toml")),
 ];
 
 /// A parsed, validated preset.

@@ -7,38 +7,55 @@ fn every_builtin_preset_builds_and_steps() {
     let device = Backend::cpu().device;
     for mut p in Preset::builtins().expect("presets parse") {
         // Shrink to test size; the keys are the same ones a user would --set, per lab.
-        let small: &[&str] = if p.name.starts_with("glom-") {
-            &[
+        let small: &[&str] = match p.lab.as_str() {
+            "glom" => &[
                 "batch_size=4",
                 "test_images=10",
                 "curve_images=4",
                 "eval_every=2",
-            ]
-        } else {
-            &[
+            ],
+            "hetnet" => &[
+                "episodes=3",
+                "slots_per_episode=1",
+                "hidden=[8]",
+                "batch_size=4",
+                "replay=50",
+                "probe_size=4",
+            ],
+            _ => &[
                 "train_limit=300",
                 "test_limit=100",
                 "layers=[32, 32]",
                 "batch_size=20",
                 "eval_every=2",
-            ]
+            ],
         };
-        for s in small {
+        for &s in small {
             p.apply_set(s).expect(s);
         }
         let mut lab = p
             .build(&device)
             .unwrap_or_else(|e| panic!("{}: {e}", p.name));
+        let mut seen: Vec<String> = Vec::new();
         for _ in 0..3 {
             let r = lab.step().unwrap_or_else(|e| panic!("{}: {e}", p.name));
             assert!(r.first_non_finite().is_none());
+            seen.extend(r.metrics.into_iter().map(|(n, _)| n));
         }
         let fin = lab.finish().expect("finish");
-        let want = if p.name.starts_with("glom-") {
-            "acc_attn"
-        } else {
-            "test_error"
+        seen.extend(fin.metrics.into_iter().map(|(n, _)| n));
+        // The headline metrics each lab's summary.json must carry after a run.
+        let want: &[&str] = match p.lab.as_str() {
+            "glom" => &["acc_attn", "acc_t0", "island_score"],
+            "hetnet" => &["pql_wmmse_ratio", "idqn_wmmse_ratio"],
+            _ => &["test_error", "bp_test_error"],
         };
-        assert!(fin.metrics.iter().any(|(n, _)| n == want), "{}", p.name);
+        for w in want {
+            assert!(
+                seen.iter().any(|n| n == w),
+                "{}: no {w} after three steps and finish()",
+                p.name
+            );
+        }
     }
 }

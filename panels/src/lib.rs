@@ -3,6 +3,7 @@
 
 pub mod ff;
 pub mod glom;
+pub mod hetnet;
 pub mod widgets;
 
 use trainscope_engine::RunState;
@@ -25,6 +26,10 @@ pub fn lab_panel(ui: &mut egui::Ui, lab_id: &str, state: &RunState, settings: &P
         },
         "glom" => match view.downcast_ref::<trainscope_engine::labs::glom::GlomView>() {
             Some(v) => glom::show(ui, v, &state.series, settings),
+            None => wrong_view(ui, lab_id),
+        },
+        "hetnet" => match view.downcast_ref::<trainscope_engine::labs::hetnet::HetnetView>() {
+            Some(v) => hetnet::show(ui, v, &state.series, settings),
             None => wrong_view(ui, lab_id),
         },
         other => {

@@ -2,6 +2,7 @@
 
 pub mod ff;
 pub mod glom;
+pub mod hetnet;
 
 use burn::tensor::Device;
 
@@ -97,6 +98,18 @@ static LABS: &[LabEntry] = &[
          every location of an object nearly the same embedding, and uses that agreement to \
          classify parts no single location could. A T = 0 per-location baseline trains on the \
          same batches. Our own set-up in the paper's spirit (its body was not retrievable)."
+    ),
+    entry!(
+        hetnet::HetnetLab,
+        "hetnet",
+        "HetNet power control (PQL vs IDQN)",
+        "Xu, Huynh & Li 2022, Distributed-Training-and-Execution Multi-Agent Reinforcement \
+         Learning for Power Control in HetNet",
+        "One DQN agent per access point (a macro BS and small cells) picks its transmit power \
+         from local measurements only; nothing is shared between agents. PQL adds a penalty \
+         pulling each agent toward its best previously experienced action in a revisited state \
+         (our reading of the abstract; the full text was unavailable). PQL and independent DQN \
+         race on the same channels, scored against WMMSE, FP, max and random power."
     ),
 ];
 
