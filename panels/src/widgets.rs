@@ -134,19 +134,8 @@ pub fn metric_curves(
                 LineStyle::Solid
             };
             let smooth = settings.smoothing > 0.0 && pts.len() > 2;
-            if settings.show_raw || !smooth {
-                let raw_color = if smooth {
-                    color.gamma_multiply(0.3)
-                } else {
-                    color
-                };
-                // Same name as the smoothed line: one legend entry toggles both.
-                pui.line(
-                    Line::new(c.label, PlotPoints::from(pts.clone()))
-                        .color(raw_color)
-                        .style(style),
-                );
-            }
+            // The smoothed line goes first so the legend takes its (full) colour; the raw points
+            // share its name, so one legend entry toggles both.
             if smooth {
                 pui.line(
                     Line::new(
@@ -156,6 +145,18 @@ pub fn metric_curves(
                     .color(color)
                     .style(style)
                     .width(2.0),
+                );
+            }
+            if settings.show_raw || !smooth {
+                let raw_color = if smooth {
+                    color.gamma_multiply(0.3)
+                } else {
+                    color
+                };
+                pui.line(
+                    Line::new(c.label, PlotPoints::from(pts))
+                        .color(raw_color)
+                        .style(style),
                 );
             }
         }
