@@ -89,6 +89,25 @@ pub struct KnobSpec {
 }
 
 impl KnobSpec {
+    /// A real-valued knob in `[min, max]` (log-scaled slider when `log`), currently `value`.
+    pub fn float(
+        name: &str,
+        label: &str,
+        help: &str,
+        min: f64,
+        max: f64,
+        log: bool,
+        value: f64,
+    ) -> KnobSpec {
+        KnobSpec {
+            name: name.into(),
+            label: label.into(),
+            help: help.into(),
+            kind: KnobKind::Float { min, max, log },
+            value: KnobValue::Float(value),
+        }
+    }
+
     /// Checks `value` against this knob's kind and range, converting ints to floats where a
     /// float is wanted.
     pub fn validate(&self, value: KnobValue) -> Result<KnobValue, LabError> {

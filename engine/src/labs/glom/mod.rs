@@ -455,16 +455,8 @@ impl Lab for GlomLab {
     }
 
     fn knobs(&self) -> Vec<KnobSpec> {
-        let float = |name: &str, label: &str, help: &str, min: f64, max: f64, v: f64| KnobSpec {
-            name: name.into(),
-            label: label.into(),
-            help: help.into(),
-            kind: KnobKind::Float {
-                min,
-                max,
-                log: false,
-            },
-            value: KnobValue::Float(v),
+        let float = |name: &str, label: &str, help: &str, min: f64, max: f64, v: f64| {
+            KnobSpec::float(name, label, help, min, max, false, v)
         };
         vec![
             KnobSpec {

@@ -328,14 +328,7 @@ impl Lab for HetnetLab {
     }
 
     fn knobs(&self) -> Vec<KnobSpec> {
-        let float =
-            |name: &str, label: &str, help: &str, min: f64, max: f64, log: bool, v: f64| KnobSpec {
-                name: name.into(),
-                label: label.into(),
-                help: help.into(),
-                kind: KnobKind::Float { min, max, log },
-                value: KnobValue::Float(v),
-            };
+        let float = KnobSpec::float;
         vec![
             float(
                 "lambda",
