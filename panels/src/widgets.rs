@@ -134,8 +134,6 @@ pub fn metric_curves(
                 LineStyle::Solid
             };
             let smooth = settings.smoothing > 0.0 && pts.len() > 2;
-            // The smoothed line goes first so the legend takes its (full) colour; the raw points
-            // share its name, so one legend entry toggles both.
             if smooth {
                 pui.line(
                     Line::new(
@@ -153,10 +151,14 @@ pub fn metric_curves(
                 } else {
                     color
                 };
+                // Unnamed when a smoothed line carries the legend entry: egui_plot would
+                // otherwise show the faint raw colour in the legend.
+                let raw_name = if smooth { "" } else { c.label };
                 pui.line(
-                    Line::new(c.label, PlotPoints::from(pts))
+                    Line::new(raw_name, PlotPoints::from(pts))
                         .color(raw_color)
-                        .style(style),
+                        .style(style)
+                        .allow_hover(!smooth),
                 );
             }
         }
