@@ -53,9 +53,26 @@ pub fn random_power(pmax: &[f64], rng: &mut Rng) -> Vec<f64> {
 /// v_k = clip(w_k u_k h_kk / Σ_j w_j u_j² h_jk², 0, sqrt(Pmax_k)).
 /// Stops when Σ log w_k (the sum rate in nats) moves by at most `tol`, or after `max_iter`.
 pub fn wmmse(g: &Gains, pmax: &[f64], noise: f64, max_iter: usize, tol: f64) -> Solution {
+    wmmse_from(g, pmax, noise, pmax, max_iter, tol)
+}
+
+/// WMMSE started from powers `p0` (clipped to [0, Pmax]). A link started at zero power stays
+/// off (its u_k and so its update are zero), which is what [`multi_start`] relies on.
+pub fn wmmse_from(
+    g: &Gains,
+    pmax: &[f64],
+    noise: f64,
+    p0: &[f64],
+    max_iter: usize,
+    tol: f64,
+) -> Solution {
     let n = g.n;
     let h = |rx: usize, tx: usize| g.get(rx, tx).sqrt();
-    let mut v: Vec<f64> = pmax.iter().map(|m| m.sqrt()).collect();
+    let mut v: Vec<f64> = p0
+        .iter()
+        .zip(pmax)
+        .map(|(&p, &m)| p.clamp(0.0, m).sqrt())
+        .collect();
     let mut u = vec![0.0; n];
     let mut w = vec![0.0; n];
     let update_uw = |v: &[f64], u: &mut [f64], w: &mut [f64]| {
@@ -99,8 +116,24 @@ pub fn wmmse(g: &Gains, pmax: &[f64], noise: f64, max_iter: usize, tol: f64) -> 
 /// p_i = min(Pmax_i, y_i² (1 + γ_i) g_ii / (Σ_j y_j² g_ji)²), γ_i the current SINR.
 /// Stops when the sum rate moves by at most `tol` bit/s/Hz, or after `max_iter`.
 pub fn fp(g: &Gains, pmax: &[f64], noise: f64, max_iter: usize, tol: f64) -> Solution {
+    fp_from(g, pmax, noise, pmax, max_iter, tol)
+}
+
+/// FP started from powers `p0` (clipped to [0, Pmax]); a link started at zero stays off.
+pub fn fp_from(
+    g: &Gains,
+    pmax: &[f64],
+    noise: f64,
+    p0: &[f64],
+    max_iter: usize,
+    tol: f64,
+) -> Solution {
     let n = g.n;
-    let mut p = pmax.to_vec();
+    let mut p: Vec<f64> = p0
+        .iter()
+        .zip(pmax)
+        .map(|(&x, &m)| x.clamp(0.0, m))
+        .collect();
     let mut obj = sum_rate(g, &p, noise);
     let mut y = vec![0.0; n];
     let mut iterations = 0;
@@ -126,6 +159,44 @@ pub fn fp(g: &Gains, pmax: &[f64], noise: f64, max_iter: usize, tol: f64) -> Sol
             break;
         }
     }
+    Solution { p, iterations }
+}
+
+/// The starting points [`multi_start`] tries: every link at full power, then for each link `k`
+/// the same with `k` switched off.
+pub fn drop_one_starts(pmax: &[f64]) -> Vec<Vec<f64>> {
+    let mut starts = vec![pmax.to_vec()];
+    for k in 0..pmax.len() {
+        let mut p = pmax.to_vec();
+        p[k] = 0.0;
+        starts.push(p);
+    }
+    starts
+}
+
+/// Runs a local solver (WMMSE or FP, via [`wmmse_from`] / [`fp_from`]) from every start of
+/// [`drop_one_starts`] and keeps the allocation with the highest sum rate (ties go to the
+/// earlier start). Both solvers only climb to a stationary point near their start; from full
+/// power they keep a strong interferer (in a HetNet, typically the macro BS) on even where the
+/// network is better off without it, so a single start makes a weak reference for learners.
+/// `iterations` is the total over all starts.
+pub fn multi_start(
+    g: &Gains,
+    pmax: &[f64],
+    noise: f64,
+    solve: impl Fn(&[f64]) -> Solution,
+) -> Solution {
+    let mut best: Option<(Solution, f64)> = None;
+    let mut iterations = 0;
+    for start in drop_one_starts(pmax) {
+        let s = solve(&start);
+        iterations += s.iterations;
+        let r = sum_rate(g, &s.p, noise);
+        if best.as_ref().is_none_or(|(_, b)| r > *b) {
+            best = Some((s, r));
+        }
+    }
+    let p = best.map(|(s, _)| s.p).unwrap_or_else(|| pmax.to_vec());
     Solution { p, iterations }
 }
 

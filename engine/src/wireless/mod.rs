@@ -9,7 +9,10 @@ pub mod alloc;
 pub mod channel;
 pub mod geometry;
 
-pub use alloc::{Solution, fp, grid_search, max_power, random_power, rates, sinr, sum_rate, wmmse};
+pub use alloc::{
+    Solution, drop_one_starts, fp, fp_from, grid_search, max_power, multi_start, random_power,
+    rates, sinr, sum_rate, wmmse, wmmse_from,
+};
 pub use channel::{
     Fading, Gains, bessel_j0, db_to_lin, dbm_to_watt, jakes_rho, lin_to_db, path_loss_db,
 };

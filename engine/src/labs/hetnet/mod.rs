@@ -20,7 +20,7 @@ use burn::tensor::Device;
 use crate::error::LabError;
 use crate::lab::{KnobKind, KnobSpec, KnobValue, Lab, StepReport};
 use crate::rng::Rng;
-use crate::wireless::{fp, max_power, random_power, sinr, sum_rate, wmmse};
+use crate::wireless::{fp_from, max_power, multi_start, random_power, sinr, sum_rate, wmmse_from};
 
 pub use config::{HetnetConfig, RewardForm};
 pub use env::Env;
@@ -33,9 +33,9 @@ const BASELINES: [&str; 4] = ["WMMSE", "FP", "max power", "random"];
 /// Series-name stems of all six methods, learners first.
 const STEMS: [&str; 6] = ["pql", "idqn", "wmmse", "fp", "max", "random"];
 /// WMMSE / FP iteration cap and stopping tolerance.
-const SOLVER_ITERS: usize = 100;
-const WMMSE_TOL: f64 = 1e-4;
-const FP_TOL: f64 = 1e-4;
+const SOLVER_ITERS: usize = 1000;
+const WMMSE_TOL: f64 = 1e-9;
+const FP_TOL: f64 = 1e-9;
 
 /// One slot as written to the artifact: gains and every method's powers and sum rate.
 #[derive(Debug, Clone)]
@@ -230,8 +230,14 @@ impl Lab for HetnetLab {
         let eps = self.epsilon();
         let (g, pmax, noise) = (&self.env.gains, &self.env.pmax, self.env.noise_w);
         let base_p = [
-            wmmse(g, pmax, noise, SOLVER_ITERS, WMMSE_TOL).p,
-            fp(g, pmax, noise, SOLVER_ITERS, FP_TOL).p,
+            multi_start(g, pmax, noise, |p0| {
+                wmmse_from(g, pmax, noise, p0, SOLVER_ITERS, WMMSE_TOL)
+            })
+            .p,
+            multi_start(g, pmax, noise, |p0| {
+                fp_from(g, pmax, noise, p0, SOLVER_ITERS, FP_TOL)
+            })
+            .p,
             max_power(pmax),
             random_power(pmax, &mut self.rng_random),
         ];
