@@ -1,4 +1,4 @@
-//! Headless commands: `list`, `run`, `bench`.
+//! Headless commands: `list`, `run`, `bench` (and `race`, in [`crate::race`]).
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use trainscope_engine::{Backend, BackendChoice, DynLab, Preset, StepReport, labs};
 
 /// Arguments of `trainscope run`.
@@ -126,6 +126,12 @@ pub struct RunOutcome {
 
 /// `trainscope run`.
 pub fn run(args: &RunArgs) -> Result<RunOutcome> {
+    run_in(args, None)
+}
+
+/// `trainscope run`, with its progress bar inside `multi` (labelled `label`) when given, as the
+/// race command does for its two runs; then the final metrics line is left to the caller.
+pub fn run_in(args: &RunArgs, multi: Option<(&MultiProgress, &str)>) -> Result<RunOutcome> {
     let preset = load_preset(&args.preset, &args.set, args.steps)?;
     let backend = Backend::select(args.backend);
     if let Some(n) = &backend.notice {
@@ -155,11 +161,18 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         let b = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr_with_hz(5));
         b.set_style(
             ProgressStyle::with_template(
-                "{bar:30.cyan/blue} {pos}/{len} steps  {per_sec}  ETA {eta}  {msg}",
+                "{prefix}{bar:30.cyan/blue} {pos}/{len} steps  {per_sec}  ETA {eta}  {msg}",
             )
             .map_err(|e| anyhow!("progress template: {e}"))?,
         );
-        b
+        match multi {
+            Some((m, label)) => {
+                let b = m.add(b);
+                b.set_prefix(format!("{label} "));
+                b
+            }
+            None => b,
+        }
     };
     let t0 = Instant::now();
     let mut last_msg = Instant::now() - Duration::from_secs(1);
@@ -229,7 +242,9 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         csv_path.display(),
         summary_path.display()
     );
-    println!("{}", metrics.summary_line());
+    if multi.is_none() {
+        println!("{}", metrics.summary_line());
+    }
     Ok(RunOutcome { out, summary })
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, anyhow};
 use trainscope_engine::{Backend, BackendChoice, Command, DynLab, KnobValue, Preset, Runner, labs};
-use trainscope_panels::{PlotSettings, knob_editor, lab_panel, run_bar};
+use trainscope_panels::{PlotSettings, knob_editor, lab_panel, race, run_bar};
 
 const SETTINGS_KEY: &str = "trainscope-settings";
 
@@ -44,6 +44,24 @@ pub struct ActiveRun {
     pub runner: Runner,
 }
 
+/// A second run racing the active one: same lab, same seed, a few settings changed.
+pub struct Race {
+    /// Run B's preset (run A's with `changes` applied).
+    pub preset: Preset,
+    /// The `KEY=VALUE` lines that make B differ from A.
+    pub changes: Vec<String>,
+    /// Its worker.
+    pub runner: Runner,
+}
+
+/// What the central area shows while a race is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RaceTab {
+    Compare,
+    PanelA,
+    PanelB,
+}
+
 /// A screenshot on its way to a PNG file.
 type PendingShot = Arc<Mutex<Option<Arc<egui::ColorImage>>>>;
 
@@ -52,6 +70,10 @@ pub struct TrainscopeApp {
     settings: Settings,
     presets: Vec<Preset>,
     run: Option<ActiveRun>,
+    race: Option<Race>,
+    race_text: String,
+    race_tab: RaceTab,
+    race_series: Option<Vec<String>>,
     backend: Backend,
     notice: Option<(String, bool)>,
     knob_edits: HashMap<String, f64>,
@@ -70,6 +92,10 @@ impl TrainscopeApp {
             settings,
             presets,
             run: None,
+            race: None,
+            race_text: String::new(),
+            race_tab: RaceTab::Compare,
+            race_series: None,
             backend,
             knob_edits: HashMap::new(),
             panel_rect: egui::Rect::NOTHING,
@@ -88,15 +114,20 @@ impl TrainscopeApp {
         app
     }
 
-    /// Starts a run of `preset` (paused), replacing the current one.
-    pub fn open(&mut self, preset: Preset) {
+    fn spawn(&self, preset: &Preset) -> Runner {
         let device = self.backend.device.clone();
         let p = preset.clone();
         let factory = Box::new(
             move || -> Result<Box<dyn DynLab>, trainscope_engine::LabError> { p.build(&device) },
         );
         let ctx = self.ctx.clone();
-        let runner = Runner::spawn(factory, Some(Arc::new(move || ctx.request_repaint())));
+        Runner::spawn(factory, Some(Arc::new(move || ctx.request_repaint())))
+    }
+
+    /// Starts a run of `preset` (paused), replacing the current one and ending any race.
+    pub fn open(&mut self, preset: Preset) {
+        self.race = None;
+        let runner = self.spawn(&preset);
         self.settings.preset = preset.name.clone();
         if !self
             .presets
@@ -112,6 +143,63 @@ impl TrainscopeApp {
     /// The current run, if any.
     pub fn run(&self) -> Option<&ActiveRun> {
         self.run.as_ref()
+    }
+
+    /// The run racing the current one, if any.
+    pub fn race(&self) -> Option<&Race> {
+        self.race.as_ref()
+    }
+
+    /// Starts a race: run A restarts from step 0 with its current knob values, and run B (the
+    /// same preset and seed with `changes`, one `KEY=VALUE` per line, applied on top) starts
+    /// beside it; both play. Bad lines are reported with their line number and nothing starts.
+    pub fn start_race(&mut self, changes: &str) -> Result<()> {
+        let Some(base) = self.current_preset() else {
+            return Err(anyhow!("open a preset first"));
+        };
+        let lines: Vec<String> = changes
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(String::from)
+            .collect();
+        if lines.is_empty() {
+            return Err(anyhow!(
+                "type at least one change for run B, e.g. `lr=0.01` (one KEY=VALUE per line)"
+            ));
+        }
+        let mut variant = base.clone();
+        for (i, line) in changes.lines().enumerate() {
+            let l = line.trim();
+            if l.is_empty() || l.starts_with('#') {
+                continue;
+            }
+            variant
+                .apply_set(l)
+                .map_err(|e| anyhow!("race changes, line {}: {e}", i + 1))?;
+        }
+        variant.title = format!("{} [B: {}]", base.title, lines.join(", "));
+        self.open(base);
+        let runner = self.spawn(&variant);
+        self.race = Some(Race {
+            preset: variant,
+            changes: lines,
+            runner,
+        });
+        self.race_tab = RaceTab::Compare;
+        self.race_series = None;
+        self.send_both(Command::Play);
+        Ok(())
+    }
+
+    /// Sends a command to run A and, during a race, to run B too.
+    fn send_both(&self, cmd: Command) {
+        if let Some(r) = &self.race {
+            r.runner.send(cmd.clone());
+        }
+        if let Some(r) = &self.run {
+            r.runner.send(cmd);
+        }
     }
 
     fn set_backend(&mut self, choice: BackendChoice) {
@@ -317,7 +405,47 @@ impl TrainscopeApp {
         }
     }
 
+    fn race_controls(&mut self, ui: &mut egui::Ui) {
+        ui.collapsing("Race a variant", |ui| {
+            ui.label(
+                egui::RichText::new(
+                    "Restarts this run from step 0 (keeping the knob values above) and starts \
+                     run B beside it: the same lab and seed with the settings below changed. \
+                     Both then play; the Compare tab overlays their curves.",
+                )
+                .small(),
+            );
+            let label = ui.label("Changes for run B (KEY=VALUE, one per line):");
+            ui.add(
+                egui::TextEdit::multiline(&mut self.race_text)
+                    .hint_text("lr=0.01")
+                    .desired_rows(3)
+                    .code_editor(),
+            )
+            .labelled_by(label.id);
+            ui.horizontal(|ui| {
+                if ui.button("Race from step 0").clicked() {
+                    let text = self.race_text.clone();
+                    if let Err(e) = self.start_race(&text) {
+                        self.notice = Some((format!("{e:#}"), true));
+                    }
+                }
+                if self.race.is_some() && ui.button("End race").clicked() {
+                    self.race = None;
+                }
+            });
+            if let Some(r) = &self.race {
+                ui.weak(format!("racing B: {}", r.changes.join(", ")));
+            }
+        });
+    }
+
     fn side(&mut self, ui: &mut egui::Ui) {
+        if self.run.is_none() {
+            return;
+        }
+        self.race_controls(ui);
+        ui.add_space(8.0);
         let Some(run) = &self.run else { return };
         ui.heading("Knobs");
         ui.label(egui::RichText::new("Changes apply live and are marked on the charts.").small());
@@ -347,8 +475,86 @@ impl TrainscopeApp {
             return;
         };
         let state = run.runner.read(|s| s.clone());
-        ui.heading(&run.preset.title);
+        let title = run.preset.title.clone();
+        let lab = run.preset.lab.clone();
+        let label_a = format!("A: {}", run.preset.name);
+        let race_b = self.race.as_ref().map(|r| {
+            (
+                r.runner.read(|s| s.clone()),
+                format!("B: {}", r.changes.join(", ")),
+            )
+        });
+        let settings = self.settings.plot.clone();
+        ui.heading(title);
+        if let Some((state_b, label_b)) = race_b {
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.race_tab, RaceTab::Compare, "Compare A and B");
+                ui.selectable_value(&mut self.race_tab, RaceTab::PanelA, "Panel of A");
+                ui.selectable_value(&mut self.race_tab, RaceTab::PanelB, "Panel of B");
+                ui.separator();
+                if ui.button("Play both").clicked() {
+                    self.send_both(Command::Play);
+                }
+                if ui.button("Pause both").clicked() {
+                    self.send_both(Command::Pause);
+                }
+            });
+            for (tag, color, runner, st) in [
+                (
+                    "A",
+                    race::COLOR_A,
+                    self.run.as_ref().map(|r| &r.runner),
+                    &state,
+                ),
+                (
+                    "B",
+                    race::COLOR_B,
+                    self.race.as_ref().map(|r| &r.runner),
+                    &state_b,
+                ),
+            ] {
+                if let Some(runner) = runner {
+                    // Two run bars on one screen: their widgets need distinct ids.
+                    ui.push_id(tag, |ui| {
+                        ui.colored_label(color, format!("Run {tag}"));
+                        run_bar(ui, runner, st, &self.backend.name);
+                    });
+                }
+            }
+            self.notice_line(ui);
+            ui.separator();
+            let tab = self.race_tab;
+            let selected = &mut self.race_series;
+            let inner = egui::ScrollArea::vertical().show(ui, |ui| match tab {
+                RaceTab::Compare => race::show(
+                    ui,
+                    race::RaceSide {
+                        label: &label_a,
+                        state: &state,
+                    },
+                    race::RaceSide {
+                        label: &label_b,
+                        state: &state_b,
+                    },
+                    selected,
+                    &settings,
+                ),
+                RaceTab::PanelA => lab_panel(ui, &lab, &state, &settings),
+                RaceTab::PanelB => lab_panel(ui, &lab, &state_b, &settings),
+            });
+            self.panel_rect = inner.inner_rect;
+            return;
+        }
         run_bar(ui, &run.runner, &state, &self.backend.name);
+        self.notice_line(ui);
+        ui.separator();
+        let inner = egui::ScrollArea::vertical().show(ui, |ui| {
+            lab_panel(ui, &lab, &state, &settings);
+        });
+        self.panel_rect = inner.inner_rect;
+    }
+
+    fn notice_line(&mut self, ui: &mut egui::Ui) {
         if let Some((msg, is_err)) = self.notice.clone() {
             let color = if is_err {
                 ui.visuals().error_fg_color
@@ -362,13 +568,6 @@ impl TrainscopeApp {
                 }
             });
         }
-        ui.separator();
-        let lab = run.preset.lab.clone();
-        let settings = self.settings.plot.clone();
-        let inner = egui::ScrollArea::vertical().show(ui, |ui| {
-            lab_panel(ui, &lab, &state, &settings);
-        });
-        self.panel_rect = inner.inner_rect;
     }
 
     fn shortcuts(&self, ctx: &egui::Context) {
@@ -380,7 +579,7 @@ impl TrainscopeApp {
             let running = run
                 .runner
                 .read(|s| s.status == trainscope_engine::Status::Running);
-            run.runner.send(if running {
+            self.send_both(if running {
                 Command::Pause
             } else {
                 Command::Play
@@ -424,8 +623,13 @@ impl eframe::App for TrainscopeApp {
     }
 }
 
-/// Opens the window.
-pub fn run(preset: Option<String>, backend: BackendChoice, play: bool) -> Result<()> {
+/// Opens the window; `race` (KEY=VALUE changes) starts a race at launch.
+pub fn run(
+    preset: Option<String>,
+    backend: BackendChoice,
+    play: bool,
+    race: Vec<String>,
+) -> Result<()> {
     let initial = preset.map(|p| Preset::resolve(&p)).transpose()?;
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -450,8 +654,13 @@ pub fn run(preset: Option<String>, backend: BackendChoice, play: bool) -> Result
             } else {
                 egui::Theme::Light
             });
-            let app = TrainscopeApp::new(&cc.egui_ctx, settings, initial);
-            if play && let Some(run) = app.run() {
+            let mut app = TrainscopeApp::new(&cc.egui_ctx, settings, initial);
+            if !race.is_empty() {
+                // A race plays both runs; a bad change shows as a notice in the window.
+                if let Err(e) = app.start_race(&race.join("\n")) {
+                    app.notice = Some((format!("{e:#}"), true));
+                }
+            } else if play && let Some(run) = app.run() {
                 run.runner.send(Command::Play);
             }
             Ok(Box::new(app))

@@ -1,6 +1,7 @@
-//! The Trainscope application: the eframe shell ([`gui`]), the headless commands ([`cli`]) and
+//! The Trainscope application: the eframe shell ([`gui`]), the headless commands ([`cli`], [`race`]) and
 //! file export ([`export`]). The binary `trainscope` is a thin wrapper over these.
 
 pub mod cli;
 pub mod export;
 pub mod gui;
+pub mod race;

@@ -1,6 +1,6 @@
 //! `trainscope`: the desktop lab (no arguments) and its headless command line.
 
-use trainscope::{cli, gui};
+use trainscope::{cli, gui, race};
 
 use clap::{Parser, Subcommand};
 use trainscope_engine::BackendChoice;
@@ -19,6 +19,8 @@ enum Cmd {
     List,
     /// Run a preset headless, writing metrics.csv and summary.json.
     Run(cli::RunArgs),
+    /// Run a preset twice side by side on the same seed, B with settings changed, and compare.
+    Race(race::RaceArgs),
     /// Measure training speed of a preset (steps per second, no evaluation).
     Bench(cli::BenchArgs),
     /// Open the GUI (the default).
@@ -31,21 +33,26 @@ enum Cmd {
         /// Start training right away (for demos and screenshots).
         #[arg(long)]
         play: bool,
+        /// Start a race at launch: run B changes this setting (repeatable), e.g. `--race lr=0.01`.
+        #[arg(long = "race", value_name = "KEY=VALUE")]
+        race: Vec<String>,
     },
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let result = match args.command {
-        None => gui::run(None, BackendChoice::Cpu, false),
+        None => gui::run(None, BackendChoice::Cpu, false, Vec::new()),
         Some(Cmd::Gui {
             preset,
             backend,
             play,
-        }) => gui::run(preset, backend, play),
+            race,
+        }) => gui::run(preset, backend, play, race),
         Some(Cmd::List) => cli::list(),
         Some(Cmd::Run(a)) => cli::run(&a).map(|_| ()),
         Some(Cmd::Bench(a)) => cli::bench(&a),
+        Some(Cmd::Race(a)) => race::race(&a).map(|_| ()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

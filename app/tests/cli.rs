@@ -188,3 +188,56 @@ fn list_shows_labs_and_presets() {
             && text.contains("ff-mnist-paper")
     );
 }
+
+#[test]
+fn race_runs_both_variants_on_the_same_seed_and_compares_them() {
+    let dir = tmp("race");
+    let sets = small("ff-mnist-quick");
+    let o = bin()
+        .args(["race", "ff-mnist-quick", "--quiet", "--steps", "4"])
+        .args(sets)
+        .args(["--vary", "lr=0.02"])
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |p: PathBuf| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(&p).expect("file")).expect("json")
+    };
+    let race = read(dir.join("race.json"));
+    let a = read(dir.join("a/summary.json"));
+    let b = read(dir.join("b/summary.json"));
+    assert_eq!(a["config"]["lr"], serde_json::json!(0.003));
+    assert_eq!(b["config"]["lr"], serde_json::json!(0.02));
+    assert_eq!(a["seed"], b["seed"]);
+    let row = &race["metrics"]["ff_loss"];
+    let (ra, rb) = (row["a"].as_f64().expect("a"), row["b"].as_f64().expect("b"));
+    assert_eq!(ra, a["ff_loss"].as_f64().expect("summary a"));
+    assert!((row["b_minus_a"].as_f64().expect("diff") - (rb - ra)).abs() < 1e-12);
+    // A learning rate 7x larger changes the training: the race must show it.
+    assert_ne!(ra, rb);
+
+    // Run A, raced on a thread beside B, equals a plain run of the same preset and seed.
+    let solo = tmp("race-solo");
+    let o = bin()
+        .args(["run", "ff-mnist-quick", "--quiet", "--steps", "4"])
+        .args(sets)
+        .arg("--out")
+        .arg(&solo)
+        .output()
+        .expect("runs");
+    assert!(o.status.success());
+    let s = read(solo.join("summary.json"));
+    for key in ["ff_loss", "test_error", "goodness_pos_l1"] {
+        assert_eq!(s[key], a[key], "{key}");
+    }
+
+    let o = bin()
+        .args(["race", "ff-mnist-quick", "--quiet", "--vary", "lr_typo=1"])
+        .output()
+        .expect("runs");
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("lr_typo"), "{err}");
+}

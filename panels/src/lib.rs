@@ -4,6 +4,7 @@
 pub mod ff;
 pub mod glom;
 pub mod hetnet;
+pub mod race;
 pub mod widgets;
 
 use trainscope_engine::RunState;

@@ -263,3 +263,15 @@ fn glom_panel_renders_a_canned_view() {
             .is_some()
     );
 }
+
+#[test]
+fn race_view_picks_the_comparable_series_first() {
+    let names: Vec<String> = ["goodness_pos_l1", "ff_loss", "lr", "test_error", "acc_attn"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        trainscope_panels::race::default_selection(&names),
+        vec!["test_error", "acc_attn", "ff_loss", "goodness_pos_l1"]
+    );
+}
