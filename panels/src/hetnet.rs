@@ -193,15 +193,16 @@ fn ratio_plot(ui: &mut Ui, view: &HetnetView, store: &SeriesStore, settings: &Pl
             let color = palette(k);
             // The smoothed line goes first so the legend entry takes its full colour; the raw
             // per-episode line shares its name, so each method has one legend entry.
-            if settings.smoothing > 0.0 {
+            let smooth = settings.smooths(p.len());
+            if smooth {
                 pui.line(
                     Line::new(label, PlotPoints::from(smoothed(&p, settings.smoothing)))
                         .color(color)
                         .width(2.0),
                 );
             }
-            if settings.show_raw || settings.smoothing <= 0.0 {
-                let raw = if settings.smoothing > 0.0 {
+            if settings.show_raw || !smooth {
+                let raw = if smooth {
                     color.gamma_multiply(0.35)
                 } else {
                     color

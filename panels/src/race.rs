@@ -152,7 +152,7 @@ fn race_plot(
                 continue;
             };
             let pts = s.points();
-            let smooth = settings.smoothing > 0.0 && pts.len() > 2;
+            let smooth = settings.smooths(pts.len());
             if settings.show_raw || !smooth {
                 let c = if smooth {
                     color.gamma_multiply(0.3)

@@ -20,6 +20,17 @@ pub struct PlotSettings {
     pub show_legend: bool,
 }
 
+/// Fewer points than this are drawn as they are: an average over a handful of evaluations
+/// mostly shows how far back it reaches, not a trend.
+pub const MIN_POINTS_TO_SMOOTH: usize = 30;
+
+impl PlotSettings {
+    /// Whether a series of `n` points gets a smoothed line.
+    pub fn smooths(&self, n: usize) -> bool {
+        self.smoothing > 0.0 && n >= MIN_POINTS_TO_SMOOTH
+    }
+}
+
 impl Default for PlotSettings {
     fn default() -> Self {
         PlotSettings {
@@ -133,7 +144,7 @@ pub fn metric_curves(
             } else {
                 LineStyle::Solid
             };
-            let smooth = settings.smoothing > 0.0 && pts.len() > 2;
+            let smooth = settings.smooths(pts.len());
             if smooth {
                 pui.line(
                     Line::new(
