@@ -68,10 +68,16 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
 
     ui.add_space(4.0);
     ui.heading("Goodness per layer");
-    ui.label(
-        "Recent training batches. Green: image with its true label (positive). Red: the same \
-         image with a wrong label (negative). Training pushes green above θ and red below it.",
-    );
+    ui.label(match view.mode {
+        Mode::Unsupervised => {
+            "Recent training batches. Green: real digits (positive). Red: hybrid images of two \
+             digits (negative). Training pushes green above θ and red below it."
+        }
+        _ => {
+            "Recent training batches. Green: image with its true label (positive). Red: the same \
+             image with a wrong label (negative). Training pushes green above θ and red below it."
+        }
+    });
     let n = view.layers.len().max(1) as f32;
     let w = ((ui.available_width() - 8.0 * (n - 1.0)) / n).max(120.0);
     ui.horizontal(|ui| {
@@ -176,11 +182,9 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
         ff_parts::iterations(ui, table, settings.show_legend);
     }
     ui.add_space(4.0);
-    ui.horizontal_top(|ui| {
-        ui.vertical(|ui| ff_parts::receptive_fields(ui, view));
-        ui.add_space(16.0);
-        ui.vertical(|ui| ff_parts::examples(ui, view));
-    });
+    ff_parts::examples(ui, view);
+    ui.add_space(4.0);
+    ff_parts::receptive_fields(ui, view);
 
     ui.add_space(4.0);
     ui.strong(match view.mode {
