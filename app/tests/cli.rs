@@ -134,6 +134,7 @@ fn every_preset_runs_headless_and_writes_metrics_and_summary() {
             }
             if summary["config"]["one_pass"].as_bool() == Some(true) {
                 assert!(summary["one_pass_test_error"].as_f64().is_some());
+                assert!(out.join("ff_inference_cost.json").exists());
             }
         }
         let _ = std::fs::remove_dir_all(&out);

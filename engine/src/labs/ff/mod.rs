@@ -516,4 +516,22 @@ impl Lab for FfLab {
         self.refresh_fields()?;
         self.evaluate()
     }
+
+    /// With the one-pass readout: the wall time of the latest evaluation of each readout over
+    /// the same test digits (`ff_inference_cost.json`). Timings vary from run to run, so they
+    /// stay out of the metrics, which must be deterministic.
+    fn artifacts(&self) -> Vec<(String, serde_json::Value)> {
+        match self.eval_ms {
+            Some((all, one)) => vec![(
+                "ff_inference_cost".into(),
+                serde_json::json!({
+                    "test_images": self.n_test,
+                    "all_labels_ms": all,
+                    "one_pass_ms": one,
+                    "ratio": all / one.max(1e-9),
+                }),
+            )],
+            None => Vec::new(),
+        }
+    }
 }
