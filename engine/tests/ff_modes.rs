@@ -228,3 +228,43 @@ fn ablation_knobs_change_live() {
             .is_err()
     );
 }
+
+#[test]
+fn mode_specific_keys_are_checked() {
+    let device = Backend::cpu().device;
+    for (cfg, key) in [
+        (
+            FfConfig {
+                one_pass: true,
+                ..tiny(Mode::Recurrent, 0)
+            },
+            "one_pass",
+        ),
+        (
+            FfConfig {
+                iterations: 4,
+                ..tiny(Mode::Recurrent, 0)
+            },
+            "iterations",
+        ),
+        (
+            FfConfig {
+                damping: 1.0,
+                ..tiny(Mode::Recurrent, 0)
+            },
+            "damping",
+        ),
+        (
+            FfConfig {
+                jitter: 9,
+                ..tiny(Mode::Supervised, 0)
+            },
+            "jitter",
+        ),
+    ] {
+        let err = FfLab::new(cfg, &device)
+            .err()
+            .unwrap_or_else(|| panic!("{key}: accepted"));
+        assert!(err.to_string().contains(key), "{key}: {err}");
+    }
+}

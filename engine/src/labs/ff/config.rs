@@ -203,6 +203,12 @@ impl FfConfig {
         if !(self.epochs.is_finite() && self.epochs > 0.0 && self.epochs <= 10_000.0) {
             return Err(LabError::config("epochs", "must be in (0, 10000]"));
         }
+        if self.one_pass && self.mode != Mode::Supervised {
+            return Err(LabError::config(
+                "one_pass",
+                "the one-pass readout needs the label pixels of supervised mode",
+            ));
+        }
         if self.jitter > 8 {
             return Err(LabError::config("jitter", "must be at most 8 pixels"));
         }
