@@ -31,7 +31,10 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
         if view.one_pass_test_error.is_some() {
             ui.label(RichText::new(format!("one-pass {}", pct(view.one_pass_test_error))).strong());
         }
-        ui.label(RichText::new(format!("BP test error {}", pct(view.bp_test_error))).strong());
+        // Unsupervised and recurrent presets may run without the backprop twin.
+        if view.bp_test_error.is_some() || view.mode == Mode::Supervised {
+            ui.label(RichText::new(format!("BP test error {}", pct(view.bp_test_error))).strong());
+        }
     });
     ui.horizontal_wrapped(|ui| {
         ui.label(match view.mode {
