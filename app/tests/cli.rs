@@ -129,7 +129,13 @@ fn every_preset_runs_headless_and_writes_metrics_and_summary() {
         if stem.starts_with("ff-") {
             let te = summary["test_error"].as_f64().expect("test_error");
             assert!((0.0..=1.0).contains(&te));
-            assert!(summary["bp_test_error"].as_f64().is_some());
+            if summary["config"]["bp"].as_bool() != Some(false) {
+                assert!(summary["bp_test_error"].as_f64().is_some());
+            }
+            if summary["config"]["one_pass"].as_bool() == Some(true) {
+                assert!(summary["one_pass_test_error"].as_f64().is_some());
+                assert!(out.join("ff_inference_cost.json").exists());
+            }
         }
         let _ = std::fs::remove_dir_all(&out);
         ran += 1;

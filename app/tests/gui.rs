@@ -9,7 +9,20 @@ use trainscope_engine::{Preset, Status};
 
 #[test]
 fn app_opens_a_preset_steps_it_and_shows_the_panel() {
-    let mut preset = Preset::resolve("ff-mnist-quick").expect("built-in preset");
+    open_and_step("ff-mnist-quick", "Goodness per layer");
+}
+
+#[test]
+fn the_other_ff_modes_open_and_step_in_the_app() {
+    open_and_step("ff-mnist-unsupervised", "hybrids");
+    open_and_step("ff-mnist-recurrent", "Goodness per iteration");
+    open_and_step("ff-mnist-race", "one-pass");
+}
+
+/// Opens a built-in FF preset shrunk to test size, steps it once (with an evaluation) and looks
+/// for `expect` in the panel.
+fn open_and_step(name: &str, expect: &str) {
+    let mut preset = Preset::resolve(name).expect("built-in preset");
     for s in [
         "train_limit=300",
         "test_limit=100",
@@ -50,7 +63,11 @@ fn app_opens_a_preset_steps_it_and_shows_the_panel() {
             .query_by_label_contains("Goodness per layer")
             .is_some()
     );
-    assert!(harness.query_by_label_contains("ff-mnist-quick").is_some());
+    assert!(harness.query_all_by_label_contains(name).next().is_some());
+    assert!(
+        harness.query_all_by_label_contains(expect).next().is_some(),
+        "{name}: {expect}"
+    );
     assert!(
         harness
             .query_all_by_label_contains("FF learning rate")

@@ -34,6 +34,34 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "ff-mnist-paper",
         include_str!("../../presets/ff-mnist-paper.toml"),
     ),
+    (
+        "ff-mnist-unsupervised",
+        include_str!("../../presets/ff-mnist-unsupervised.toml"),
+    ),
+    (
+        "ff-mnist-unsupervised-paper",
+        include_str!("../../presets/ff-mnist-unsupervised-paper.toml"),
+    ),
+    (
+        "ff-mnist-recurrent",
+        include_str!("../../presets/ff-mnist-recurrent.toml"),
+    ),
+    (
+        "ff-mnist-recurrent-paper",
+        include_str!("../../presets/ff-mnist-recurrent-paper.toml"),
+    ),
+    (
+        "ff-mnist-jitter",
+        include_str!("../../presets/ff-mnist-jitter.toml"),
+    ),
+    (
+        "ff-mnist-jitter-paper",
+        include_str!("../../presets/ff-mnist-jitter-paper.toml"),
+    ),
+    (
+        "ff-mnist-race",
+        include_str!("../../presets/ff-mnist-race.toml"),
+    ),
     ("glom-quick", include_str!("../../presets/glom-quick.toml")),
     ("glom-eval", include_str!("../../presets/glom-eval.toml")),
     ("hetnet-pql", include_str!("../../presets/hetnet-pql.toml")),

@@ -45,12 +45,19 @@ fn every_builtin_preset_builds_and_steps() {
         let fin = lab.finish().expect("finish");
         seen.extend(fin.metrics.into_iter().map(|(n, _)| n));
         // The headline metrics each lab's summary.json must carry after a run.
-        let want: &[&str] = match p.lab.as_str() {
-            "glom" => &["acc_attn", "acc_t0", "island_score"],
-            "hetnet" => &["pql_wmmse_ratio", "idqn_wmmse_ratio"],
-            _ => &["test_error", "bp_test_error"],
+        let ff_flag = |key: &str| p.config.get(key).and_then(|v| v.as_bool());
+        let mut want: Vec<&str> = match p.lab.as_str() {
+            "glom" => vec!["acc_attn", "acc_t0", "island_score"],
+            "hetnet" => vec!["pql_wmmse_ratio", "idqn_wmmse_ratio"],
+            _ => vec!["test_error"],
         };
-        for w in want {
+        if p.lab == "ff" && ff_flag("bp") != Some(false) {
+            want.push("bp_test_error");
+        }
+        if p.lab == "ff" && ff_flag("one_pass") == Some(true) {
+            want.push("one_pass_test_error");
+        }
+        for w in &want {
             assert!(
                 seen.iter().any(|n| n == w),
                 "{}: no {w} after three steps and finish()",

@@ -4,8 +4,9 @@
 use egui::{Color32, Rect, RichText, Sense, Ui, Vec2, pos2, vec2};
 use egui_plot::{Bar, BarChart, Legend, Plot, VLine};
 use trainscope_engine::SeriesStore;
-use trainscope_engine::labs::ff::{DigitSample, FfView, Goodness, LayerGoodness};
+use trainscope_engine::labs::ff::{DigitSample, FfView, Goodness, LayerGoodness, Mode};
 
+use crate::ff_parts;
 use crate::widgets::{Curve, NEGATIVE, POSITIVE, PlotSettings, histogram, metric_curves};
 
 /// Colour of Forward-Forward curves.
@@ -27,15 +28,59 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
         ));
         ui.separator();
         ui.label(RichText::new(format!("FF test error {}", pct(view.test_error))).strong());
-        ui.label(RichText::new(format!("BP test error {}", pct(view.bp_test_error))).strong());
+        if view.one_pass_test_error.is_some() {
+            ui.label(RichText::new(format!("one-pass {}", pct(view.one_pass_test_error))).strong());
+        }
+        // Unsupervised and recurrent presets may run without the backprop twin.
+        if view.bp_test_error.is_some() || view.mode == Mode::Supervised {
+            ui.label(RichText::new(format!("BP test error {}", pct(view.bp_test_error))).strong());
+        }
     });
+    ui.horizontal_wrapped(|ui| {
+        ui.label(match view.mode {
+            Mode::Supervised => "Supervised FF (section 3.3): label in the first ten pixels.",
+            Mode::Unsupervised => {
+                "Unsupervised FF (section 3.2): hybrid negatives; a linear softmax on the \
+                 normalised activities reads the class out, with no gradient into the FF net."
+            }
+            Mode::Recurrent => {
+                "Recurrent FF (section 4): each layer listens to the layers below and above; \
+                 the label is clamped on top."
+            }
+        });
+        if view.readout_phase {
+            ui.label(RichText::new("FF frozen: only the readout trains now").strong());
+        }
+        if !view.normalize_layers {
+            ui.label(
+                RichText::new(
+                    "Normalisation between layers is OFF: deeper layers can read goodness off \
+                     their input's length, so their separation comes for free.",
+                )
+                .color(NEGATIVE),
+            );
+        }
+    });
+    if let Some((all, one)) = view.eval_ms {
+        ui.label(format!(
+            "Inference on the test digits: all-labels sweep {all:.0} ms, one-pass readout \
+             {one:.0} ms ({:.1}x cheaper).",
+            all / one.max(1e-9)
+        ));
+    }
 
     ui.add_space(4.0);
     ui.heading("Goodness per layer");
-    ui.label(
-        "Recent training batches. Green: image with its true label (positive). Red: the same \
-         image with a wrong label (negative). Training pushes green above θ and red below it.",
-    );
+    ui.label(match view.mode {
+        Mode::Unsupervised => {
+            "Recent training batches. Green: real digits (positive). Red: hybrid images of two \
+             digits (negative). Training pushes green above θ and red below it."
+        }
+        _ => {
+            "Recent training batches. Green: image with its true label (positive). Red: the same \
+             image with a wrong label (negative). Training pushes green above θ and red below it."
+        }
+    });
     let n = view.layers.len().max(1) as f32;
     let w = ((ui.available_width() - 8.0 * (n - 1.0)) / n).max(120.0);
     ui.horizontal(|ui| {
@@ -64,7 +109,10 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
                 "ff_test_error",
                 store,
                 &[
-                    Curve::new("test_error", "FF (all-labels readout)").color(FF_COLOR),
+                    Curve::new("test_error", main_readout(view.mode)).color(FF_COLOR),
+                    Curve::new("one_pass_test_error", "FF one-pass readout")
+                        .color(FF_COLOR)
+                        .dashed(true),
                     Curve::new("bp_test_error", "backprop").color(BP_COLOR),
                 ],
                 &PlotSettings {
@@ -84,6 +132,9 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
                 store,
                 &[
                     Curve::new("ff_loss", "FF (sum over layers)").color(FF_COLOR),
+                    Curve::new("readout_loss", "softmax readout cross-entropy")
+                        .color(FF_COLOR)
+                        .dashed(true),
                     Curve::new("bp_loss", "backprop cross-entropy").color(BP_COLOR),
                 ],
                 settings,
@@ -129,8 +180,20 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
         .collect();
     metric_curves(ui, "ff_goodness", store, &refs, settings, "goodness", 150.0);
 
+    if let Some(table) = &view.iterations {
+        ui.add_space(4.0);
+        ff_parts::iterations(ui, table, settings.show_legend);
+    }
     ui.add_space(4.0);
-    ui.strong("Test digits: FF's goodness for each candidate label");
+    ff_parts::examples(ui, view);
+    ui.add_space(4.0);
+    ff_parts::receptive_fields(ui, view);
+
+    ui.add_space(4.0);
+    ui.strong(match view.mode {
+        Mode::Unsupervised => "Test digits: the linear readout's probability for each label",
+        _ => "Test digits: FF's goodness for each candidate label",
+    });
     if view.samples.is_empty() {
         ui.weak("(shown after the first evaluation)");
     } else {
@@ -160,18 +223,26 @@ fn goodness_histogram(
         .filter(|v| v.is_finite())
         .collect();
     all.sort_by(|a, b| a.total_cmp(b));
-    let p99 = all
-        .get(all.len().saturating_sub(1) * 99 / 100)
-        .copied()
-        .unwrap_or(1.0) as f64;
-    let hi = p99.max(threshold * 1.5).max(1e-3);
-    let bw = hi / BINS as f64;
+    let quantile = |q: usize| {
+        all.get(all.len().saturating_sub(1) * q / 100)
+            .copied()
+            .map(f64::from)
+    };
+    // Goodness is >= 0 except for -sum(y^2), which is <= 0: span the data and theta.
+    let (lo, hi) = if kind == Goodness::NegSum {
+        let p1 = quantile(1).unwrap_or(-1.0);
+        (p1.min(threshold * 1.5).min(-1e-3), 0.0)
+    } else {
+        let p99 = quantile(99).unwrap_or(1.0);
+        (0.0, p99.max(threshold * 1.5).max(1e-3))
+    };
+    let bw = (hi - lo) / BINS as f64;
     let bars = |values: &[f32], color: Color32| {
-        histogram(values, 0.0, hi, BINS)
+        histogram(values, lo, hi, BINS)
             .into_iter()
             .enumerate()
             .map(|(b, c)| {
-                Bar::new((b as f64 + 0.5) * bw, c as f64)
+                Bar::new(lo + (b as f64 + 0.5) * bw, c as f64)
                     .width(bw)
                     .fill(color.gamma_multiply(0.6))
             })
@@ -180,6 +251,7 @@ fn goodness_histogram(
     let x_label = match kind {
         Goodness::Mean => "goodness = mean(y²)",
         Goodness::Sum => "goodness = sum(y²)",
+        Goodness::NegSum => "goodness = -sum(y²)",
     };
     let mut plot = Plot::new(("ff_hist", index))
         .height(150.0)
@@ -267,4 +339,12 @@ fn digit_card(ui: &mut Ui, s: &DigitSample) {
                 .join("\n"),
         );
     });
+}
+
+fn main_readout(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Supervised => "FF (all-labels readout)",
+        Mode::Unsupervised => "FF + linear softmax readout",
+        Mode::Recurrent => "recurrent FF (goodness, iterations 3-5)",
+    }
 }

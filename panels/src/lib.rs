@@ -2,6 +2,7 @@
 //! metric plots, histograms). Panels only draw and send commands; they never train.
 
 pub mod ff;
+mod ff_parts;
 pub mod glom;
 pub mod hetnet;
 pub mod race;

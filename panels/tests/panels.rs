@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use trainscope_engine::labs::ff::{DigitSample, FfView, Goodness, LayerGoodness};
+use trainscope_engine::labs::ff::{
+    DigitSample, FfView, Goodness, IterationGoodness, LayerGoodness, Mode,
+};
 use trainscope_engine::testing::{ToyConfig, ToyLab};
 use trainscope_engine::{Device, DynLab, Lab, RunState, Runner, SeriesStore, Status};
 use trainscope_panels::{PlotSettings, lab_panel, run_bar};
@@ -18,6 +20,21 @@ fn canned_ff_state() -> RunState {
         neg: (0..200).map(|i| 0.2 + (i % 5) as f32 * 0.2).collect(),
     };
     let view = FfView {
+        mode: Mode::Recurrent,
+        readout_phase: false,
+        normalize_layers: false,
+        one_pass_test_error: Some(0.045),
+        positives: vec![(0..784).map(|p| (p % 256) as u8).collect(); 4],
+        negatives: vec![(0..784).map(|p| (255 - p % 256) as u8).collect(); 4],
+        receptive_fields: (0..64)
+            .map(|u| (0..784).map(|p| ((p + u) % 17) as f32 - 8.0).collect())
+            .collect(),
+        iterations: Some(IterationGoodness {
+            true_label: vec![vec![1.0, 2.0, 3.0, 3.5, 3.6, 3.6, 3.7, 3.7, 3.7]; 2],
+            best_wrong: vec![vec![1.0, 1.5, 1.2, 1.0, 0.9, 0.9, 0.8, 0.8, 0.8]; 2],
+            digits: 100,
+        }),
+        eval_ms: Some((900.0, 95.0)),
         step: 1200,
         epoch: 2.0,
         thresholds: vec![2.0, 2.0],
@@ -68,6 +85,18 @@ fn ff_panel_renders_a_canned_view() {
     harness.get_by_label("layer 1");
     harness.get_by_label("layer 2");
     harness.get_by_label("FF: 4 (wrong)");
+    harness.get_by_label("one-pass 4.50%");
+    assert!(
+        harness
+            .query_by_label_contains("Goodness per iteration")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("Receptive fields of the first 64 units")
+            .is_some()
+    );
+    assert!(harness.query_by_label_contains("9.5x cheaper").is_some());
     assert!(
         harness
             .query_by_label_contains("Goodness per layer")

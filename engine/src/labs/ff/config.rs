@@ -14,6 +14,47 @@ pub enum Goodness {
     /// (`threshold = 1` gives the paper's θ = width).
     #[default]
     Sum,
+    /// −sum(y²), the paper's other choice: positive data should make the layer *quiet*. The
+    /// layer's θ is `−threshold × width`, so negatives must push sum(y²) above `threshold × width`.
+    NegSum,
+}
+
+/// Which of the paper's MNIST experiments the lab runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// §3.3: the label one-hot in the first ten pixels; negatives carry a wrong label.
+    #[default]
+    Supervised,
+    /// §3.2: no labels during FF; negatives are hybrids of two digits under a blobby mask; a
+    /// linear softmax on the frozen net's normalised activities reads the class out.
+    Unsupervised,
+    /// §4: a recurrent net with top-down input from the layer above; the top layer is the label.
+    Recurrent,
+}
+
+/// How the wrong label of a supervised (or recurrent) negative example is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Negatives {
+    /// Uniform over the nine wrong labels.
+    #[default]
+    Uniform,
+    /// In proportion to the net's own predicted probabilities over the wrong labels (softmax of
+    /// the summed log-odds G − θ), so the labels it confuses are rehearsed most.
+    Hard,
+}
+
+/// Whether all layers learn at once or one after the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    /// Every layer updates on every batch (each on its own local objective).
+    #[default]
+    Simultaneous,
+    /// Greedy: the FF part of the run is split into equal spans, layer 1 learns in the first,
+    /// layer 2 in the second, and so on; the other layers are left as they are.
+    Layerwise,
 }
 
 /// Which layers' goodness is added up when the all-labels readout scores a candidate label.
@@ -66,6 +107,30 @@ pub struct FfConfig {
     pub bp: bool,
     /// Adam learning rate for the backprop baseline.
     pub bp_lr: f64,
+    /// Which experiment: `supervised`, `unsupervised` or `recurrent`.
+    pub mode: Mode,
+    /// How wrong labels of negatives are drawn (supervised and recurrent modes).
+    pub negatives: Negatives,
+    /// Whether layers learn simultaneously or one after another.
+    pub schedule: Schedule,
+    /// Length-normalise activities between layers (the paper does). Without it a layer can
+    /// read the goodness of the one below off its input's length.
+    pub normalize_layers: bool,
+    /// Shift training images by up to this many pixels in x and y (0 = off; the paper used 2).
+    pub jitter: usize,
+    /// Supervised mode: also train the one-pass readout (neutral label, softmax on the
+    /// normalised activities of every hidden layer but the first) and report its test error.
+    pub one_pass: bool,
+    /// Unsupervised mode: epochs of training only the linear readout, FF frozen, after FF ends.
+    pub readout_epochs: f64,
+    /// Adam learning rate of the softmax readouts (one-pass and unsupervised).
+    pub readout_lr: f64,
+    /// Unsupervised mode: how many times the random mask is blurred before thresholding.
+    pub mask_blurs: usize,
+    /// Recurrent mode: iterations per example (the paper: 8).
+    pub iterations: usize,
+    /// Recurrent mode: weight of a layer's old state in each update (the paper: 0.3).
+    pub damping: f64,
 }
 
 impl Default for FfConfig {
@@ -88,6 +153,17 @@ impl Default for FfConfig {
             eval_every: 3000,
             bp: true,
             bp_lr: 0.001,
+            mode: Mode::Supervised,
+            negatives: Negatives::Uniform,
+            schedule: Schedule::Simultaneous,
+            normalize_layers: true,
+            jitter: 0,
+            one_pass: false,
+            readout_epochs: 0.0,
+            readout_lr: 0.001,
+            mask_blurs: 6,
+            iterations: 8,
+            damping: 0.3,
         }
     }
 }
@@ -98,6 +174,7 @@ impl FfConfig {
         match self.goodness {
             Goodness::Mean => self.threshold,
             Goodness::Sum => self.threshold * self.layers.get(l).copied().unwrap_or(1) as f64,
+            Goodness::NegSum => -self.threshold * self.layers.get(l).copied().unwrap_or(1) as f64,
         }
     }
 
@@ -126,6 +203,39 @@ impl FfConfig {
         if !(self.epochs.is_finite() && self.epochs > 0.0 && self.epochs <= 10_000.0) {
             return Err(LabError::config("epochs", "must be in (0, 10000]"));
         }
+        if self.one_pass && self.mode != Mode::Supervised {
+            return Err(LabError::config(
+                "one_pass",
+                "the one-pass readout needs the label pixels of supervised mode",
+            ));
+        }
+        if self.jitter > 8 {
+            return Err(LabError::config("jitter", "must be at most 8 pixels"));
+        }
+        if !(self.readout_lr.is_finite() && self.readout_lr > 0.0 && self.readout_lr <= 1.0) {
+            return Err(LabError::config("readout_lr", "is outside (0, 1]"));
+        }
+        if !(self.readout_epochs.is_finite() && (0.0..=1000.0).contains(&self.readout_epochs)) {
+            return Err(LabError::config("readout_epochs", "must be in [0, 1000]"));
+        }
+        if self.mask_blurs > 50 {
+            return Err(LabError::config("mask_blurs", "must be at most 50"));
+        }
+        if !(1..=32).contains(&self.iterations) {
+            return Err(LabError::config("iterations", "must be in 1..=32"));
+        }
+        if self.mode == Mode::Recurrent && self.iterations < RECURRENT_VOTE.1 {
+            return Err(LabError::config(
+                "iterations",
+                format!("the recurrent readout needs at least {}", RECURRENT_VOTE.1),
+            ));
+        }
+        if !(self.damping.is_finite() && (0.0..1.0).contains(&self.damping)) {
+            return Err(LabError::config("damping", "must be in [0, 1)"));
+        }
         Ok(())
     }
 }
+
+/// The recurrent readout sums goodness over these iterations (1-based, inclusive), as the paper.
+pub const RECURRENT_VOTE: (usize, usize) = (3, 5);

@@ -1,85 +1,61 @@
-//! Forward-Forward (Hinton 2022, §3.3): supervised FF on MNIST with the label in the first ten
-//! pixels, layer-local goodness objectives, the all-labels readout, and a backprop baseline of
-//! the same widths trained on the same batches.
+//! Forward-Forward (Hinton 2022) on MNIST: the paper's three MNIST experiments in one lab.
+//!
+//! - `supervised` (§3.3): the label one-hot in the first ten pixels, layer-local goodness
+//!   objectives, the all-labels readout and, optionally, the one-pass readout;
+//! - `unsupervised` (§3.2): hybrid-image negatives and a linear softmax on the frozen net;
+//! - `recurrent` (§4): top-down connections, damped synchronous updates, the label on top.
+//!
+//! A backprop net of the same widths trains on the same batches for comparison.
 
 pub mod config;
+mod eval;
 pub mod model;
+pub mod negatives;
+pub mod recurrent;
+mod train;
+pub mod view;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Tensor};
+use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::tensor::Device;
 
 use crate::data::mnist::{self, CLASSES, Mnist, PIXELS, Source};
 use crate::error::LabError;
 use crate::lab::{KnobKind, KnobSpec, KnobValue, Lab, StepReport};
-use crate::nn::{matrix, scalar, to_vec};
+use crate::nn::to_vec;
 use crate::rng::Rng;
 
-pub use config::{FfConfig, Goodness, Readout};
-use model::{BpNet, FfNet, ff_layer_loss};
+pub use config::{FfConfig, Goodness, Mode, Negatives, RECURRENT_VOTE, Readout, Schedule};
+use model::{BpNet, FfNet, PassOpts, SoftmaxReadout};
+use recurrent::RecurrentNet;
+pub use view::{DigitSample, FfView, IterationGoodness, LayerGoodness};
 
 /// How many recent batches feed the goodness histograms.
 const HIST_BATCHES: usize = 4;
-/// How many test digits the panel shows with their per-label goodness.
+/// How many test digits the panel shows with their per-label scores.
 const SAMPLE_DIGITS: usize = 12;
 /// Images per forward pass during evaluation (bounds memory).
 const EVAL_CHUNK: usize = 1000;
-
-/// Goodness values of one layer on recent positive and negative examples.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LayerGoodness {
-    /// Goodness on positive data (image + true label).
-    pub pos: Vec<f32>,
-    /// Goodness on negative data (image + a wrong label).
-    pub neg: Vec<f32>,
-}
-
-/// A test digit with what each model made of it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DigitSample {
-    /// 28×28 pixel bytes.
-    pub pixels: Vec<u8>,
-    /// True label.
-    pub label: u8,
-    /// FF's pick: the label with the highest accumulated goodness.
-    pub ff_pred: u8,
-    /// Accumulated goodness for each candidate label.
-    pub goodness: [f32; CLASSES],
-    /// The backprop baseline's pick, when it is trained.
-    pub bp_pred: Option<u8>,
-}
-
-/// What the FF panel draws.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FfView {
-    /// Steps (batches) done.
-    pub step: u64,
-    /// Epochs done (fractional).
-    pub epoch: f64,
-    /// Current threshold θ of each layer, in the units of its goodness.
-    pub thresholds: Vec<f64>,
-    /// Goodness function in use.
-    pub goodness: Goodness,
-    /// Per hidden layer, recent goodness of positive and negative examples.
-    pub layers: Vec<LayerGoodness>,
-    /// Test digits from the latest evaluation.
-    pub samples: Vec<DigitSample>,
-    /// Latest FF test error (fraction), if evaluated.
-    pub test_error: Option<f64>,
-    /// Latest backprop test error (fraction), if evaluated.
-    pub bp_test_error: Option<f64>,
-    /// Training and test set sizes in use.
-    pub sizes: (usize, usize),
-}
+/// How many first-layer units the receptive-field grid shows.
+pub const FIELDS: usize = 64;
+/// Steps between refreshes of the receptive fields (reading weights back is not free).
+const FIELDS_EVERY: u64 = 100;
+/// How many positive/negative training inputs the panel shows.
+const EXAMPLES: usize = 4;
 
 /// Goodness of one layer over the last few batches, for the histograms.
 #[derive(Debug, Clone, Default)]
 struct LayerHistory {
     pos: VecDeque<Vec<f32>>,
     neg: VecDeque<Vec<f32>>,
+}
+
+/// The network being trained: feed-forward (supervised, unsupervised) or recurrent.
+enum Net {
+    Feed(FfNet),
+    Rec(RecurrentNet),
 }
 
 /// The Forward-Forward lab.
@@ -93,31 +69,53 @@ pub struct FfLab {
     cursor: usize,
     rng_order: Rng,
     rng_neg: Rng,
-    ff: FfNet,
+    rng_aug: Rng,
+    net: Net,
     ff_opt: ModuleOptimizer,
+    /// The softmax readout (unsupervised classifier or one-pass readout) and its optimiser.
+    readout: Option<(SoftmaxReadout, ModuleOptimizer)>,
     bp: Option<(BpNet, ModuleOptimizer)>,
     step: u64,
     hist: Vec<LayerHistory>,
     samples: Vec<DigitSample>,
     test_error: Option<f64>,
+    one_pass_test_error: Option<f64>,
     bp_test_error: Option<f64>,
-}
-
-/// Writes image `i` of `split` into `out` as floats in [0, 1], with `label` one-hot in the first
-/// ten pixels when given (those pixels are in MNIST's black border).
-fn write_image(split: &mnist::Split, i: usize, label: Option<u8>, out: &mut Vec<f32>) {
-    let start = out.len();
-    out.extend(split.image(i).iter().map(|&p| p as f32 / 255.0));
-    if let Some(l) = label {
-        for c in 0..CLASSES {
-            out[start + c] = if c == l as usize { 1.0 } else { 0.0 };
-        }
-    }
+    positives: Vec<Vec<u8>>,
+    negatives: Vec<Vec<u8>>,
+    fields: Vec<Vec<f32>>,
+    iterations: Option<IterationGoodness>,
+    eval_ms: Option<(f64, f64)>,
 }
 
 impl FfLab {
+    fn opts(&self) -> PassOpts {
+        PassOpts {
+            kind: self.cfg.goodness,
+            straight_through: self.cfg.straight_through,
+            normalize_input: self.cfg.normalize_input,
+            normalize_layers: self.cfg.normalize_layers,
+        }
+    }
+
+    /// Steps of FF training (the run may add readout-only steps after them).
+    fn ff_steps(&self) -> u64 {
+        (self.cfg.epochs * self.n_train as f64 / self.cfg.batch_size as f64).ceil() as u64
+    }
+
+    fn readout_steps(&self) -> u64 {
+        if self.readout.is_none() {
+            return 0;
+        }
+        (self.cfg.readout_epochs * self.n_train as f64 / self.cfg.batch_size as f64).ceil() as u64
+    }
+
+    fn planned(&self) -> u64 {
+        self.ff_steps() + self.readout_steps()
+    }
+
     fn lr_scale(&self) -> f64 {
-        let total = self.planned() as f64;
+        let total = self.ff_steps() as f64;
         if !self.cfg.lr_decay || total <= 0.0 {
             return 1.0;
         }
@@ -129,8 +127,36 @@ impl FfLab {
         }
     }
 
-    fn planned(&self) -> u64 {
-        (self.cfg.epochs * self.n_train as f64 / self.cfg.batch_size as f64).ceil() as u64
+    /// The layers that learn at this step.
+    fn active_layers(&self) -> std::ops::Range<usize> {
+        let n = self.cfg.layers.len();
+        match self.cfg.schedule {
+            Schedule::Simultaneous => 0..n,
+            Schedule::Layerwise => {
+                let span = self.ff_steps().max(1);
+                let l = ((self.step * n as u64) / span).min(n as u64 - 1) as usize;
+                l..l + 1
+            }
+        }
+    }
+
+    /// The layers whose goodness or activities the readouts use: all, or all but the first.
+    fn voters(&self, skip_first: bool) -> Vec<usize> {
+        let n = self.cfg.layers.len();
+        if skip_first && n > 1 {
+            (1..n).collect()
+        } else {
+            (0..n).collect()
+        }
+    }
+
+    /// Layers feeding the softmax readout: all but the first (one-pass, as the paper), or, for
+    /// the unsupervised classifier, as `readout` says.
+    fn readout_layers(&self) -> Vec<usize> {
+        match self.cfg.mode {
+            Mode::Unsupervised => self.voters(self.cfg.readout == Readout::SkipFirst),
+            _ => self.voters(true),
+        }
     }
 
     fn next_batch(&mut self) -> Vec<usize> {
@@ -146,164 +172,28 @@ impl FfLab {
         batch
     }
 
-    fn train_ff(
-        &mut self,
-        batch: &[usize],
-        lr: f64,
-        report: &mut StepReport,
-    ) -> Result<(), LabError> {
-        let b = batch.len();
-        let mut x = Vec::with_capacity(2 * b * PIXELS);
-        for &i in batch {
-            write_image(&self.data.train, i, Some(self.data.train.labels[i]), &mut x);
-        }
-        for &i in batch {
-            let truth = self.data.train.labels[i] as usize;
-            // Uniform over the nine wrong labels: never the true one.
-            let wrong = (truth + 1 + self.rng_neg.below(CLASSES - 1)) % CLASSES;
-            write_image(&self.data.train, i, Some(wrong as u8), &mut x);
-        }
-        let x = matrix(x, 2 * b, PIXELS, &self.device);
-        let gs = self.ff.goodness(
-            x,
-            self.cfg.goodness,
-            self.cfg.straight_through,
-            self.cfg.normalize_input,
-        );
-        let mut total: Option<Tensor<1>> = None;
-        for (l, g) in gs.iter().enumerate() {
-            let loss = ff_layer_loss(g.clone(), b, self.cfg.layer_threshold(l));
-            let values = to_vec(g.clone().detach())?;
-            let (pos, neg) = values.split_at(b);
-            let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
-            report.push(format!("goodness_pos_l{}", l + 1), mean(pos));
-            report.push(format!("goodness_neg_l{}", l + 1), mean(neg));
-            let h = &mut self.hist[l];
-            h.pos.push_back(pos.to_vec());
-            h.neg.push_back(neg.to_vec());
-            if h.pos.len() > HIST_BATCHES {
-                h.pos.pop_front();
-                h.neg.pop_front();
-            }
-            total = Some(match total {
-                Some(t) => t + loss,
-                None => loss,
-            });
-        }
-        let total = total.ok_or_else(|| LabError::compute("network has no layers"))?;
-        report.push("ff_loss", scalar(total.clone().detach())?);
-        let grads = GradientsParams::from_grads(total.backward(), &self.ff);
-        self.ff = self.ff_opt.step(lr, self.ff.clone(), grads);
+    fn refresh_fields(&mut self) -> Result<(), LabError> {
+        let w = match &self.net {
+            Net::Feed(n) => n.layers[0].weight.val(),
+            Net::Rec(n) => n.first_weights(),
+        };
+        let [d_in, width] = w.dims();
+        let flat = to_vec(w)?;
+        let units = width.min(FIELDS);
+        self.fields = (0..units)
+            .map(|u| (0..d_in).map(|p| flat[p * width + u]).collect())
+            .collect();
         Ok(())
     }
 
-    fn train_bp(
-        &mut self,
-        batch: &[usize],
-        lr: f64,
-        report: &mut StepReport,
-    ) -> Result<(), LabError> {
-        let Some((net, opt)) = self.bp.as_mut() else {
-            return Ok(());
+    fn record_examples(&mut self, pos: &[Vec<f32>], neg: &[Vec<f32>]) {
+        let bytes = |v: &Vec<f32>| {
+            v.iter()
+                .map(|&p| (p.clamp(0.0, 1.0) * 255.0).round() as u8)
+                .collect()
         };
-        let b = batch.len();
-        let mut x = Vec::with_capacity(b * PIXELS);
-        let mut y = vec![0f32; b * CLASSES];
-        for (r, &i) in batch.iter().enumerate() {
-            write_image(&self.data.train, i, None, &mut x);
-            y[r * CLASSES + self.data.train.labels[i] as usize] = 1.0;
-        }
-        let loss = net.loss(
-            matrix(x, b, PIXELS, &self.device),
-            matrix(y, b, CLASSES, &self.device),
-        );
-        report.push("bp_loss", scalar(loss.clone().detach())?);
-        let grads = GradientsParams::from_grads(loss.backward(), &*net);
-        *net = opt.step(lr, net.clone(), grads);
-        Ok(())
-    }
-
-    /// Test error of both models on the first `n_test` test images, FF by the all-labels sweep.
-    fn evaluate(&mut self) -> Result<StepReport, LabError> {
-        let ff = self.ff.valid();
-        let bp = self.bp.as_ref().map(|(n, _)| n.valid());
-        let device = self.device.clone().without_autodiff();
-        let test = &self.data.test;
-        let voters: Vec<usize> = match self.cfg.readout {
-            Readout::AllLayers => (0..self.cfg.layers.len()).collect(),
-            Readout::SkipFirst if self.cfg.layers.len() > 1 => (1..self.cfg.layers.len()).collect(),
-            Readout::SkipFirst => vec![0],
-        };
-        let (mut ff_wrong, mut bp_wrong) = (0usize, 0usize);
-        let mut samples = Vec::new();
-        let mut start = 0;
-        while start < self.n_test {
-            let n = EVAL_CHUNK.min(self.n_test - start);
-            let mut scores = vec![0f32; n * CLASSES];
-            for c in 0..CLASSES {
-                let mut x = Vec::with_capacity(n * PIXELS);
-                for i in start..start + n {
-                    write_image(test, i, Some(c as u8), &mut x);
-                }
-                let gs = ff.goodness(
-                    matrix(x, n, PIXELS, &device),
-                    self.cfg.goodness,
-                    false,
-                    self.cfg.normalize_input,
-                );
-                for &l in &voters {
-                    for (r, g) in to_vec(gs[l].clone())?.into_iter().enumerate() {
-                        scores[r * CLASSES + c] += g;
-                    }
-                }
-            }
-            let bp_pred = match &bp {
-                Some(net) => {
-                    let mut x = Vec::with_capacity(n * PIXELS);
-                    for i in start..start + n {
-                        write_image(test, i, None, &mut x);
-                    }
-                    let logits = to_vec(net.forward(matrix(x, n, PIXELS, &device)))?;
-                    Some(
-                        (0..n)
-                            .map(|r| argmax(&logits[r * CLASSES..(r + 1) * CLASSES]))
-                            .collect::<Vec<_>>(),
-                    )
-                }
-                None => None,
-            };
-            for r in 0..n {
-                let truth = test.labels[start + r];
-                let row = &scores[r * CLASSES..(r + 1) * CLASSES];
-                let pred = argmax(row);
-                ff_wrong += usize::from(pred != truth);
-                let bpp = bp_pred.as_ref().map(|p| p[r]);
-                bp_wrong += usize::from(bpp.is_some_and(|p| p != truth));
-                if start + r < SAMPLE_DIGITS {
-                    let mut goodness = [0f32; CLASSES];
-                    goodness.copy_from_slice(row);
-                    samples.push(DigitSample {
-                        pixels: test.image(start + r).to_vec(),
-                        label: truth,
-                        ff_pred: pred,
-                        goodness,
-                        bp_pred: bpp,
-                    });
-                }
-            }
-            start += n;
-        }
-        let mut report = StepReport::default();
-        let ff_err = ff_wrong as f64 / self.n_test as f64;
-        report.push("test_error", ff_err);
-        self.test_error = Some(ff_err);
-        if bp.is_some() {
-            let bp_err = bp_wrong as f64 / self.n_test as f64;
-            report.push("bp_test_error", bp_err);
-            self.bp_test_error = Some(bp_err);
-        }
-        self.samples = samples;
-        Ok(report)
+        self.positives = pos.iter().take(EXAMPLES).map(bytes).collect();
+        self.negatives = neg.iter().take(EXAMPLES).map(bytes).collect();
     }
 }
 
@@ -345,7 +235,10 @@ impl Lab for FfLab {
         } else {
             device.clone().autodiff()
         };
-        let ff = FfNet::new(PIXELS, &cfg.layers, &mut init, &device);
+        let net = match cfg.mode {
+            Mode::Recurrent => Net::Rec(RecurrentNet::new(PIXELS, &cfg.layers, &mut init, &device)),
+            _ => Net::Feed(FfNet::new(PIXELS, &cfg.layers, &mut init, &device)),
+        };
         let bp = cfg.bp.then(|| {
             (
                 BpNet::new(PIXELS, &cfg.layers, CLASSES, &mut init, &device),
@@ -355,10 +248,12 @@ impl Lab for FfLab {
         let mut rng_order = root.fork(2);
         let mut order: Vec<usize> = (0..n_train).collect();
         rng_order.shuffle(&mut order);
-        Ok(FfLab {
+        let mut lab = FfLab {
             hist: vec![Default::default(); cfg.layers.len()],
             ff_opt: AdamConfig::new().init(),
             rng_neg: root.fork(3),
+            rng_aug: root.fork(4),
+            readout: None,
             cfg,
             device,
             data,
@@ -367,13 +262,38 @@ impl Lab for FfLab {
             order,
             cursor: 0,
             rng_order,
-            ff,
+            net,
             bp,
             step: 0,
             samples: Vec::new(),
             test_error: None,
+            one_pass_test_error: None,
             bp_test_error: None,
-        })
+            positives: Vec::new(),
+            negatives: Vec::new(),
+            fields: Vec::new(),
+            iterations: None,
+            eval_ms: None,
+        };
+        let wants_readout = match lab.cfg.mode {
+            Mode::Unsupervised => true,
+            Mode::Supervised => lab.cfg.one_pass,
+            Mode::Recurrent => false,
+        };
+        if wants_readout {
+            let d_in: usize = lab
+                .readout_layers()
+                .iter()
+                .map(|&l| lab.cfg.layers[l])
+                .sum();
+            let mut rng = root.fork(5);
+            lab.readout = Some((
+                SoftmaxReadout::new(d_in, CLASSES, &mut rng, &lab.device),
+                AdamConfig::new().init(),
+            ));
+        }
+        lab.refresh_fields()?;
+        Ok(lab)
     }
 
     fn validate(config: &FfConfig) -> Result<(), LabError> {
@@ -384,10 +304,23 @@ impl Lab for FfLab {
         let mut report = StepReport::default();
         let batch = self.next_batch();
         let scale = self.lr_scale();
-        self.train_ff(&batch, self.cfg.lr * scale, &mut report)?;
-        self.train_bp(&batch, self.cfg.bp_lr * scale, &mut report)?;
-        report.push("lr", self.cfg.lr * scale);
+        let readout_phase = self.step >= self.ff_steps();
+        let images = self.batch_images(&batch);
+        if readout_phase {
+            // FF and the baseline are done; only the softmax readout still learns.
+            self.train_readout_only(&batch, &images, &mut report)?;
+        } else {
+            match self.cfg.mode {
+                Mode::Recurrent => self.train_recurrent(&batch, &images, scale, &mut report)?,
+                _ => self.train_feedforward(&batch, &images, scale, &mut report)?,
+            }
+            self.train_bp(&batch, &images, self.cfg.bp_lr * scale, &mut report)?;
+            report.push("lr", self.cfg.lr * scale);
+        }
         self.step += 1;
+        if self.step.is_multiple_of(FIELDS_EVERY) {
+            self.refresh_fields()?;
+        }
         if self.cfg.eval_every > 0 && self.step.is_multiple_of(self.cfg.eval_every) {
             report.metrics.extend(self.evaluate()?.metrics);
         }
@@ -397,12 +330,15 @@ impl Lab for FfLab {
     fn view(&self) -> FfView {
         let flat = |q: &VecDeque<Vec<f32>>| q.iter().flatten().copied().collect::<Vec<f32>>();
         FfView {
+            mode: self.cfg.mode,
             step: self.step,
             epoch: self.step as f64 * self.cfg.batch_size as f64 / self.n_train as f64,
+            readout_phase: self.step >= self.ff_steps(),
             thresholds: (0..self.cfg.layers.len())
                 .map(|l| self.cfg.layer_threshold(l))
                 .collect(),
             goodness: self.cfg.goodness,
+            normalize_layers: self.cfg.normalize_layers,
             layers: self
                 .hist
                 .iter()
@@ -413,13 +349,27 @@ impl Lab for FfLab {
                 .collect(),
             samples: self.samples.clone(),
             test_error: self.test_error,
+            one_pass_test_error: self.one_pass_test_error,
             bp_test_error: self.bp_test_error,
             sizes: (self.n_train, self.n_test),
+            positives: self.positives.clone(),
+            negatives: self.negatives.clone(),
+            receptive_fields: self.fields.clone(),
+            iterations: self.iterations.clone(),
+            eval_ms: self.eval_ms,
         }
     }
 
     fn knobs(&self) -> Vec<KnobSpec> {
         let float = KnobSpec::float;
+        let choice =
+            |name: &str, label: &str, help: &str, options: &[&str], value: &str| KnobSpec {
+                name: name.into(),
+                label: label.into(),
+                help: help.into(),
+                kind: KnobKind::Choice(options.iter().map(|s| s.to_string()).collect()),
+                value: KnobValue::Choice(value.into()),
+            };
         vec![
             float(
                 "lr",
@@ -433,11 +383,66 @@ impl Lab for FfLab {
             float(
                 "threshold",
                 "threshold θ",
-                "Goodness above θ means 'positive'.",
+                "Goodness above θ means 'positive' (per unit for sum goodness).",
                 1e-3,
                 1e5,
                 true,
                 self.cfg.threshold,
+            ),
+            choice(
+                "goodness",
+                "goodness",
+                "mean or sum of squared activities, or minus the sum (positives quiet).",
+                &["mean", "sum", "neg_sum"],
+                match self.cfg.goodness {
+                    Goodness::Mean => "mean",
+                    Goodness::Sum => "sum",
+                    Goodness::NegSum => "neg_sum",
+                },
+            ),
+            choice(
+                "negatives",
+                "negative labels",
+                "Wrong labels drawn uniformly, or in proportion to the net's own predictions.",
+                &["uniform", "hard"],
+                match self.cfg.negatives {
+                    Negatives::Uniform => "uniform",
+                    Negatives::Hard => "hard",
+                },
+            ),
+            KnobSpec {
+                name: "normalize_layers".into(),
+                label: "normalise between layers".into(),
+                help: "Off: a layer can read the goodness of the one below from its input length."
+                    .into(),
+                kind: KnobKind::Bool,
+                value: KnobValue::Bool(self.cfg.normalize_layers),
+            },
+            choice(
+                "schedule",
+                "training schedule",
+                "All layers at once, or one layer after another.",
+                &["simultaneous", "layerwise"],
+                match self.cfg.schedule {
+                    Schedule::Simultaneous => "simultaneous",
+                    Schedule::Layerwise => "layerwise",
+                },
+            ),
+            KnobSpec {
+                name: "jitter".into(),
+                label: "jitter (pixels)".into(),
+                help: "Shift training images by up to this many pixels.".into(),
+                kind: KnobKind::Int { min: 0, max: 8 },
+                value: KnobValue::Int(self.cfg.jitter as i64),
+            },
+            float(
+                "readout_lr",
+                "readout learning rate",
+                "Adam step size of the softmax readout.",
+                1e-5,
+                1.0,
+                true,
+                self.cfg.readout_lr,
             ),
             float(
                 "bp_lr",
@@ -462,19 +467,42 @@ impl Lab for FfLab {
     }
 
     fn set_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError> {
-        let num = value
-            .as_f64()
-            .ok_or_else(|| LabError::Knob(knob.into(), "expected a number".into()))?;
-        match knob {
-            "lr" => self.cfg.lr = num,
-            "threshold" => self.cfg.threshold = num,
-            "bp_lr" => self.cfg.bp_lr = num,
-            "eval_every" => self.cfg.eval_every = num as u64,
-            other => {
-                return Err(LabError::Knob(
-                    other.into(),
-                    "this lab has no such knob".into(),
-                ));
+        let bad = |msg: &str| LabError::Knob(knob.into(), msg.into());
+        match (knob, &value) {
+            ("goodness", KnobValue::Choice(c)) => {
+                self.cfg.goodness = match c.as_str() {
+                    "mean" => Goodness::Mean,
+                    "sum" => Goodness::Sum,
+                    "neg_sum" => Goodness::NegSum,
+                    _ => return Err(bad("expected mean, sum or neg_sum")),
+                }
+            }
+            ("negatives", KnobValue::Choice(c)) => {
+                self.cfg.negatives = match c.as_str() {
+                    "uniform" => Negatives::Uniform,
+                    "hard" => Negatives::Hard,
+                    _ => return Err(bad("expected uniform or hard")),
+                }
+            }
+            ("schedule", KnobValue::Choice(c)) => {
+                self.cfg.schedule = match c.as_str() {
+                    "simultaneous" => Schedule::Simultaneous,
+                    "layerwise" => Schedule::Layerwise,
+                    _ => return Err(bad("expected simultaneous or layerwise")),
+                }
+            }
+            ("normalize_layers", KnobValue::Bool(b)) => self.cfg.normalize_layers = *b,
+            _ => {
+                let num = value.as_f64().ok_or_else(|| bad("expected a number"))?;
+                match knob {
+                    "lr" => self.cfg.lr = num,
+                    "threshold" => self.cfg.threshold = num,
+                    "bp_lr" => self.cfg.bp_lr = num,
+                    "readout_lr" => self.cfg.readout_lr = num,
+                    "jitter" => self.cfg.jitter = num.clamp(0.0, 8.0) as usize,
+                    "eval_every" => self.cfg.eval_every = num as u64,
+                    _ => return Err(bad("this lab has no such knob")),
+                }
             }
         }
         Ok(())
@@ -485,6 +513,25 @@ impl Lab for FfLab {
     }
 
     fn finish(&mut self) -> Result<StepReport, LabError> {
+        self.refresh_fields()?;
         self.evaluate()
+    }
+
+    /// With the one-pass readout: the wall time of the latest evaluation of each readout over
+    /// the same test digits (`ff_inference_cost.json`). Timings vary from run to run, so they
+    /// stay out of the metrics, which must be deterministic.
+    fn artifacts(&self) -> Vec<(String, serde_json::Value)> {
+        match self.eval_ms {
+            Some((all, one)) => vec![(
+                "ff_inference_cost".into(),
+                serde_json::json!({
+                    "test_images": self.n_test,
+                    "all_labels_ms": all,
+                    "one_pass_ms": one,
+                    "ratio": all / one.max(1e-9),
+                }),
+            )],
+            None => Vec::new(),
+        }
     }
 }

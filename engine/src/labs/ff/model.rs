@@ -30,41 +30,108 @@ impl FfNet {
         FfNet { layers }
     }
 
-    /// Goodness of every layer for each row of `x`: a `[n]` tensor per layer. No gradient flows
-    /// from one layer into the layer below it.
+    /// Goodness of every layer for each row of `x` (a `[n]` tensor per layer) and each layer's
+    /// activities, detached. No gradient flows from one layer into the layer below it.
     ///
     /// With `straight_through`, the ReLU passes gradient as if it were the identity (its output
     /// is unchanged). Units that went silent can then recover, which plain ReLU never allows
     /// under a goodness objective; loeweX's reference implementation does the same.
     ///
     /// The image itself enters the first layer as it is unless `normalize_input` is set; every
-    /// later layer sees the length-normalised activities of the one below.
-    pub fn goodness(
-        &self,
-        x: Tensor<2>,
-        kind: Goodness,
-        straight_through: bool,
-        normalize_input: bool,
-    ) -> Vec<Tensor<1>> {
-        let mut h = if normalize_input { rms_normalize(x) } else { x };
-        let mut out = Vec::with_capacity(self.layers.len());
+    /// later layer sees the length-normalised activities of the one below, unless
+    /// `normalize_layers` is off (the ablation).
+    pub fn pass(&self, x: Tensor<2>, opts: &PassOpts) -> (Vec<Tensor<1>>, Vec<Tensor<2>>) {
+        let mut h = if opts.normalize_input {
+            rms_normalize(x)
+        } else {
+            x
+        };
+        let mut goodness = Vec::with_capacity(self.layers.len());
+        let mut acts = Vec::with_capacity(self.layers.len());
         for (i, layer) in self.layers.iter().enumerate() {
-            let input = if i == 0 { h } else { rms_normalize(h) };
-            let a = layer.forward(input);
-            let y = if straight_through {
-                a.clone() + (relu(a.clone()) - a).detach()
+            let input = if i > 0 && opts.normalize_layers {
+                rms_normalize(h)
             } else {
-                relu(a)
+                h
             };
-            let sq = y.clone().square();
-            let g = match kind {
-                Goodness::Mean => sq.mean_dim(1),
-                Goodness::Sum => sq.sum_dim(1),
-            };
-            out.push(g.flatten(0, 1));
+            let a = layer.forward(input);
+            let y = activate(a, opts.straight_through);
+            goodness.push(layer_goodness(y.clone(), opts.kind));
             h = y.detach();
+            acts.push(h.clone());
         }
-        out
+        (goodness, acts)
+    }
+}
+
+/// How a forward pass is run: the goodness form and the normalisation choices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PassOpts {
+    /// Goodness function.
+    pub kind: Goodness,
+    /// ReLU with identity gradient.
+    pub straight_through: bool,
+    /// Length-normalise the input image.
+    pub normalize_input: bool,
+    /// Length-normalise activities between layers.
+    pub normalize_layers: bool,
+}
+
+/// ReLU, optionally with the identity's gradient (see [`FfNet::pass`]).
+pub fn activate(a: Tensor<2>, straight_through: bool) -> Tensor<2> {
+    if straight_through {
+        a.clone() + (relu(a.clone()) - a).detach()
+    } else {
+        relu(a)
+    }
+}
+
+/// A layer's goodness for each row of its activities `y`: `[n]`.
+pub fn layer_goodness(y: Tensor<2>, kind: Goodness) -> Tensor<1> {
+    let sq = y.square();
+    let g = match kind {
+        Goodness::Mean => sq.mean_dim(1),
+        Goodness::Sum => sq.sum_dim(1),
+        Goodness::NegSum => sq.sum_dim(1).neg(),
+    };
+    g.flatten(0, 1)
+}
+
+/// A linear softmax read-out on the concatenated, length-normalised activities of some layers:
+/// the one-pass readout of supervised FF and the classifier of unsupervised FF. Its input is
+/// always detached, so it never changes the FF net.
+#[derive(Module, Debug)]
+pub struct SoftmaxReadout {
+    /// Features to class logits.
+    pub head: Linear,
+}
+
+impl SoftmaxReadout {
+    /// A read-out for `d_in` features.
+    pub fn new(d_in: usize, classes: usize, rng: &mut Rng, device: &Device) -> Self {
+        SoftmaxReadout {
+            head: init_linear(d_in, classes, rng, device),
+        }
+    }
+
+    /// The features: each chosen layer's activities, length-normalised, side by side.
+    pub fn features(acts: &[Tensor<2>], layers: &[usize]) -> Tensor<2> {
+        let parts: Vec<Tensor<2>> = layers
+            .iter()
+            .map(|&l| rms_normalize(acts[l].clone()))
+            .collect();
+        Tensor::cat(parts, 1).detach()
+    }
+
+    /// Class logits `[n, classes]`.
+    pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
+        self.head.forward(features)
+    }
+
+    /// Mean cross-entropy against one-hot targets.
+    pub fn loss(&self, features: Tensor<2>, one_hot: Tensor<2>) -> Tensor<1> {
+        let lp = log_softmax(self.forward(features), 1);
+        (lp * one_hot).sum_dim(1).mean().neg()
     }
 }
 

@@ -1,0 +1,270 @@
+//! Evaluation on the held-out test digits: the all-labels sweep, the one-pass and unsupervised
+//! softmax readouts, the recurrent readout, and the backprop baseline.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::tensor::Device;
+use burn::tensor::activation::softmax;
+
+use crate::data::mnist::{CLASSES, PIXELS};
+use crate::error::LabError;
+use crate::lab::StepReport;
+use crate::nn::{matrix, rms_normalize, to_vec};
+
+use super::config::{Mode, RECURRENT_VOTE};
+use super::model::{FfNet, PassOpts, SoftmaxReadout};
+use super::negatives::{put_label, shifted_image};
+use super::recurrent::{RecurrentNet, one_hot};
+use super::view::{DigitSample, IterationGoodness};
+use super::{EVAL_CHUNK, FfLab, Net, SAMPLE_DIGITS, argmax};
+
+/// Test digits averaged in the recurrent net's per-iteration goodness table.
+const ITER_DIGITS: usize = 100;
+
+/// For each of `n` unlabelled images (flat), the goodness summed over `voters` with each
+/// candidate label in the first ten pixels: `[n × CLASSES]`.
+pub(super) fn all_label_scores(
+    net: &FfNet,
+    flat: &[f32],
+    n: usize,
+    voters: &[usize],
+    opts: &PassOpts,
+    device: &Device,
+) -> Result<Vec<f32>, LabError> {
+    let mut scores = vec![0f32; n * CLASSES];
+    for c in 0..CLASSES {
+        let mut x = flat.to_vec();
+        for r in 0..n {
+            put_label(&mut x[r * PIXELS..(r + 1) * PIXELS], Some(c));
+        }
+        let (gs, _) = net.pass(matrix(x, n, PIXELS, device), opts);
+        for &l in voters {
+            for (r, g) in to_vec(gs[l].clone())?.into_iter().enumerate() {
+                scores[r * CLASSES + c] += g;
+            }
+        }
+    }
+    Ok(scores)
+}
+
+/// Runs the recurrent net on `n` images with `labels` on top; returns each row's goodness
+/// summed over layers and the vote iterations, and the per-iteration per-layer goodness sums
+/// over rows (`[layer][iteration]`).
+fn recurrent_run(
+    net: &RecurrentNet,
+    flat: &[f32],
+    labels: &[usize],
+    iters: usize,
+    damping: f64,
+    opts: &PassOpts,
+    device: &Device,
+) -> Result<(Vec<f32>, Vec<Vec<f32>>), LabError> {
+    let n = labels.len();
+    let mut x = matrix(flat.to_vec(), n, PIXELS, device);
+    if opts.normalize_input {
+        x = rms_normalize(x);
+    }
+    let top = matrix(one_hot(labels), n, CLASSES, device);
+    let out = net.run(x, top, iters, damping, opts);
+    let mut vote = vec![0f32; n];
+    let mut table = vec![vec![0f32; out.len()]; out.first().map_or(0, |g| g.len())];
+    for (t, gs) in out.iter().enumerate() {
+        let in_vote = (RECURRENT_VOTE.0..=RECURRENT_VOTE.1).contains(&t);
+        for (l, g) in gs.iter().enumerate() {
+            let g = to_vec(g.clone())?;
+            table[l][t] = g.iter().sum();
+            if in_vote {
+                for (v, x) in vote.iter_mut().zip(&g) {
+                    *v += x;
+                }
+            }
+        }
+    }
+    Ok((vote, table))
+}
+
+/// The recurrent readout: for each candidate label, goodness summed over all layers and
+/// iterations 3–5: `[n × CLASSES]` scores.
+pub(super) fn recurrent_scores(
+    net: &RecurrentNet,
+    flat: &[f32],
+    n: usize,
+    damping: f64,
+    opts: &PassOpts,
+    device: &Device,
+) -> Result<Vec<f32>, LabError> {
+    let mut scores = vec![0f32; n * CLASSES];
+    for c in 0..CLASSES {
+        let labels = vec![c; n];
+        let (vote, _) = recurrent_run(net, flat, &labels, RECURRENT_VOTE.1, damping, opts, device)?;
+        for (r, v) in vote.into_iter().enumerate() {
+            scores[r * CLASSES + c] = v;
+        }
+    }
+    Ok(scores)
+}
+
+/// Accumulates correct/incorrect predictions and the elapsed time of one readout.
+#[derive(Default)]
+struct Tally {
+    wrong: usize,
+    ms: f64,
+}
+
+impl FfLab {
+    fn test_images(&self, start: usize, n: usize) -> Vec<f32> {
+        let mut flat = Vec::with_capacity(n * PIXELS);
+        for i in start..start + n {
+            flat.extend(shifted_image(&self.data.test, i, 0, 0));
+        }
+        flat
+    }
+
+    /// Softmax readout probabilities `[n × CLASSES]` for plain images.
+    fn readout_probs(&self, flat: &[f32], n: usize) -> Result<Vec<f32>, LabError> {
+        let Some((head, _)) = &self.readout else {
+            return Err(LabError::compute(
+                "no softmax readout in this configuration",
+            ));
+        };
+        let Net::Feed(net) = &self.net else {
+            return Err(LabError::compute("the network does not match the mode"));
+        };
+        let device = self.device.clone().without_autodiff();
+        let mut x = flat.to_vec();
+        if self.cfg.mode == Mode::Supervised {
+            for r in 0..n {
+                put_label(&mut x[r * PIXELS..(r + 1) * PIXELS], None);
+            }
+        }
+        let (_, acts) = net
+            .valid()
+            .pass(matrix(x, n, PIXELS, &device), &self.opts());
+        let features = SoftmaxReadout::features(&acts, &self.readout_layers());
+        to_vec(softmax(head.valid().forward(features), 1))
+    }
+
+    /// Test error of every readout on the first `n_test` test images.
+    pub(super) fn evaluate(&mut self) -> Result<StepReport, LabError> {
+        let device = self.device.clone().without_autodiff();
+        let bp = self.bp.as_ref().map(|(n, _)| n.valid());
+        let mut main = Tally::default();
+        let mut one_pass = Tally::default();
+        let mut bp_wrong = 0usize;
+        let mut samples = Vec::new();
+        let mut start = 0;
+        while start < self.n_test {
+            let n = EVAL_CHUNK.min(self.n_test - start);
+            let flat = self.test_images(start, n);
+            let t0 = Instant::now();
+            let scores = match (&self.net, self.cfg.mode) {
+                (_, Mode::Unsupervised) => self.readout_probs(&flat, n)?,
+                (Net::Rec(_), _) => self.label_scores(&flat, n)?,
+                (Net::Feed(_), _) => self.label_scores(&flat, n)?,
+            };
+            main.ms += t0.elapsed().as_secs_f64() * 1e3;
+            let one_pass_pred = if self.cfg.mode == Mode::Supervised && self.readout.is_some() {
+                let t0 = Instant::now();
+                let p = self.readout_probs(&flat, n)?;
+                one_pass.ms += t0.elapsed().as_secs_f64() * 1e3;
+                Some(p)
+            } else {
+                None
+            };
+            let bp_logits = match &bp {
+                Some(net) => Some(to_vec(net.forward(matrix(
+                    flat.clone(),
+                    n,
+                    PIXELS,
+                    &device,
+                )))?),
+                None => None,
+            };
+            for r in 0..n {
+                let truth = self.data.test.labels[start + r];
+                let row = &scores[r * CLASSES..(r + 1) * CLASSES];
+                let pred = argmax(row);
+                main.wrong += usize::from(pred != truth);
+                if let Some(p) = &one_pass_pred {
+                    one_pass.wrong +=
+                        usize::from(argmax(&p[r * CLASSES..(r + 1) * CLASSES]) != truth);
+                }
+                let bpp = bp_logits
+                    .as_ref()
+                    .map(|l| argmax(&l[r * CLASSES..(r + 1) * CLASSES]));
+                bp_wrong += usize::from(bpp.is_some_and(|p| p != truth));
+                if start + r < SAMPLE_DIGITS {
+                    let mut goodness = [0f32; CLASSES];
+                    goodness.copy_from_slice(row);
+                    samples.push(DigitSample {
+                        pixels: self.data.test.image(start + r).to_vec(),
+                        label: truth,
+                        ff_pred: pred,
+                        goodness,
+                        bp_pred: bpp,
+                    });
+                }
+            }
+            start += n;
+        }
+        let mut report = StepReport::default();
+        let frac = |w: usize| w as f64 / self.n_test as f64;
+        report.push("test_error", frac(main.wrong));
+        self.test_error = Some(frac(main.wrong));
+        if self.cfg.mode == Mode::Supervised && self.readout.is_some() {
+            report.push("one_pass_test_error", frac(one_pass.wrong));
+            self.one_pass_test_error = Some(frac(one_pass.wrong));
+            self.eval_ms = Some((main.ms, one_pass.ms));
+        }
+        if bp.is_some() {
+            report.push("bp_test_error", frac(bp_wrong));
+            self.bp_test_error = Some(frac(bp_wrong));
+        }
+        if self.cfg.mode == Mode::Recurrent {
+            self.iterations = Some(self.iteration_table(&device)?);
+        }
+        self.samples = samples;
+        Ok(report)
+    }
+
+    /// Mean goodness per layer and iteration over the first test digits, with the true label on
+    /// top versus the wrong label that scored best.
+    fn iteration_table(&self, device: &Device) -> Result<IterationGoodness, LabError> {
+        let Net::Rec(net) = &self.net else {
+            return Err(LabError::compute("the network does not match the mode"));
+        };
+        let net = net.valid();
+        let n = ITER_DIGITS.min(self.n_test);
+        let flat = self.test_images(0, n);
+        let opts = self.opts();
+        let scores = recurrent_scores(&net, &flat, n, self.cfg.damping, &opts, device)?;
+        let truths: Vec<usize> = (0..n).map(|r| self.data.test.labels[r] as usize).collect();
+        let best_wrong: Vec<usize> = truths
+            .iter()
+            .enumerate()
+            .map(|(r, &t)| {
+                let row = &scores[r * CLASSES..(r + 1) * CLASSES];
+                (0..CLASSES)
+                    .filter(|&c| c != t)
+                    .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                    .unwrap_or((t + 1) % CLASSES)
+            })
+            .collect();
+        let iters = self.cfg.iterations;
+        let damping = self.cfg.damping;
+        let mean = |table: Vec<Vec<f32>>| -> Vec<Vec<f32>> {
+            table
+                .into_iter()
+                .map(|row| row.into_iter().map(|v| v / n.max(1) as f32).collect())
+                .collect()
+        };
+        let (_, t_true) = recurrent_run(&net, &flat, &truths, iters, damping, &opts, device)?;
+        let (_, t_wrong) = recurrent_run(&net, &flat, &best_wrong, iters, damping, &opts, device)?;
+        Ok(IterationGoodness {
+            true_label: mean(t_true),
+            best_wrong: mean(t_wrong),
+            digits: n,
+        })
+    }
+}

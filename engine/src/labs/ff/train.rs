@@ -1,0 +1,319 @@
+//! One training step of each mode, the backprop twin and the softmax readout.
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
+
+use crate::data::mnist::{CLASSES, PIXELS};
+use crate::error::LabError;
+use crate::lab::StepReport;
+use crate::nn::{matrix, rms_normalize, scalar, to_vec};
+
+use super::config::{Mode, Negatives};
+use super::eval::{all_label_scores, recurrent_scores};
+use super::model::{SoftmaxReadout, ff_layer_loss};
+use super::negatives::{
+    hard_wrong, hybrid, hybrid_mask, put_label, random_shift, shifted_image, uniform_wrong,
+};
+use super::recurrent::one_hot;
+use super::{FfLab, HIST_BATCHES, Net};
+
+fn net_mismatch() -> LabError {
+    LabError::compute("the network does not match the mode")
+}
+
+impl FfLab {
+    /// The batch's training images, each shifted at random by up to `jitter` pixels.
+    pub(super) fn batch_images(&mut self, batch: &[usize]) -> Vec<Vec<f32>> {
+        batch
+            .iter()
+            .map(|&i| {
+                let (dx, dy) = random_shift(self.cfg.jitter, &mut self.rng_aug);
+                shifted_image(&self.data.train, i, dx, dy)
+            })
+            .collect()
+    }
+
+    /// The net's score for every candidate label of each image (flat, unlabelled): summed
+    /// goodness, the log-odds of "positive" up to a constant.
+    pub(super) fn label_scores(&self, flat: &[f32], n: usize) -> Result<Vec<f32>, LabError> {
+        let device = self.device.clone().without_autodiff();
+        let opts = self.opts();
+        match &self.net {
+            Net::Feed(net) => {
+                let voters = self.voters(self.cfg.readout == super::Readout::SkipFirst);
+                all_label_scores(&net.valid(), flat, n, &voters, &opts, &device)
+            }
+            Net::Rec(net) => {
+                recurrent_scores(&net.valid(), flat, n, self.cfg.damping, &opts, &device)
+            }
+        }
+    }
+
+    /// A wrong label for each image of the batch, uniform or "hard".
+    fn wrong_labels(
+        &mut self,
+        batch: &[usize],
+        images: &[Vec<f32>],
+    ) -> Result<Vec<usize>, LabError> {
+        let truths: Vec<usize> = batch
+            .iter()
+            .map(|&i| self.data.train.labels[i] as usize)
+            .collect();
+        Ok(match self.cfg.negatives {
+            Negatives::Uniform => truths
+                .iter()
+                .map(|&t| uniform_wrong(t, &mut self.rng_neg))
+                .collect(),
+            Negatives::Hard => {
+                let flat: Vec<f32> = images.iter().flatten().copied().collect();
+                let scores = self.label_scores(&flat, images.len())?;
+                truths
+                    .iter()
+                    .enumerate()
+                    .map(|(r, &t)| {
+                        hard_wrong(
+                            t,
+                            &scores[r * CLASSES..(r + 1) * CLASSES],
+                            &mut self.rng_neg,
+                        )
+                    })
+                    .collect()
+            }
+        })
+    }
+
+    /// The FF loss of the layers that learn now; `gs` holds positives first, then negatives.
+    fn ff_loss(&self, gs: &[Tensor<1>], b: usize) -> Option<Tensor<1>> {
+        self.active_layers()
+            .filter_map(|l| gs.get(l).map(|g| (l, g)))
+            .map(|(l, g)| ff_layer_loss(g.clone(), b, self.cfg.layer_threshold(l)))
+            .reduce(|a, c| a + c)
+    }
+
+    /// Mean goodness metrics and histogram history of every layer.
+    fn record_goodness(
+        &mut self,
+        gs: &[Tensor<1>],
+        b: usize,
+        report: &mut StepReport,
+    ) -> Result<(), LabError> {
+        for (l, g) in gs.iter().enumerate() {
+            let values = to_vec(g.clone().detach())?;
+            let (pos, neg) = values.split_at(b);
+            let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
+            report.push(format!("goodness_pos_l{}", l + 1), mean(pos));
+            report.push(format!("goodness_neg_l{}", l + 1), mean(neg));
+            let h = &mut self.hist[l];
+            h.pos.push_back(pos.to_vec());
+            h.neg.push_back(neg.to_vec());
+            if h.pos.len() > HIST_BATCHES {
+                h.pos.pop_front();
+                h.neg.pop_front();
+            }
+        }
+        Ok(())
+    }
+
+    /// Supervised or unsupervised FF on one batch, plus the softmax readout.
+    pub(super) fn train_feedforward(
+        &mut self,
+        batch: &[usize],
+        images: &[Vec<f32>],
+        scale: f64,
+        report: &mut StepReport,
+    ) -> Result<(), LabError> {
+        let b = batch.len();
+        let (pos, neg): (Vec<Vec<f32>>, Vec<Vec<f32>>) = match self.cfg.mode {
+            Mode::Unsupervised => {
+                let mut neg = Vec::with_capacity(b);
+                for (&i, a) in batch.iter().zip(images) {
+                    // Any other training image: no labels are used in unsupervised FF.
+                    let mut j = self.rng_neg.below(self.n_train);
+                    if j == i {
+                        j = (j + 1) % self.n_train;
+                    }
+                    let (dx, dy) = random_shift(self.cfg.jitter, &mut self.rng_aug);
+                    let other = shifted_image(&self.data.train, j, dx, dy);
+                    let mask = hybrid_mask(self.cfg.mask_blurs, &mut self.rng_neg);
+                    neg.push(hybrid(a, &other, &mask));
+                }
+                (images.to_vec(), neg)
+            }
+            _ => {
+                let wrong = self.wrong_labels(batch, images)?;
+                let mut pos = images.to_vec();
+                let mut neg = images.to_vec();
+                for (r, &i) in batch.iter().enumerate() {
+                    put_label(&mut pos[r], Some(self.data.train.labels[i] as usize));
+                    put_label(&mut neg[r], Some(wrong[r]));
+                }
+                (pos, neg)
+            }
+        };
+        self.record_examples(&pos, &neg);
+        let x: Vec<f32> = pos.iter().chain(&neg).flatten().copied().collect();
+        let net = match &self.net {
+            Net::Feed(n) => n.clone(),
+            Net::Rec(_) => return Err(net_mismatch()),
+        };
+        let (gs, acts) = net.pass(matrix(x, 2 * b, PIXELS, &self.device), &self.opts());
+        self.record_goodness(&gs, b, report)?;
+        let total = self
+            .ff_loss(&gs, b)
+            .ok_or_else(|| LabError::compute("network has no layers"))?;
+        report.push("ff_loss", scalar(total.clone().detach())?);
+        let grads = GradientsParams::from_grads(total.backward(), &net);
+        let lr = self.cfg.lr * scale;
+        self.net = Net::Feed(self.ff_opt.step(lr, net, grads));
+        if self.readout.is_some() {
+            let features = match self.cfg.mode {
+                // The positives are the plain images: reuse their activities.
+                Mode::Unsupervised => {
+                    let acts: Vec<Tensor<2>> =
+                        acts.into_iter().map(|a| a.narrow(0, 0, b)).collect();
+                    SoftmaxReadout::features(&acts, &self.readout_layers())
+                }
+                _ => self.readout_features(images)?,
+            };
+            self.readout_step(features, batch, report)?;
+        }
+        Ok(())
+    }
+
+    /// The softmax readout's input for plain images: the neutral label goes into the first
+    /// ten pixels in supervised mode (one-pass readout).
+    pub(super) fn readout_features(&self, images: &[Vec<f32>]) -> Result<Tensor<2>, LabError> {
+        let Net::Feed(net) = &self.net else {
+            return Err(net_mismatch());
+        };
+        let mut x = Vec::with_capacity(images.len() * PIXELS);
+        for img in images {
+            let start = x.len();
+            x.extend_from_slice(img);
+            if self.cfg.mode == Mode::Supervised {
+                put_label(&mut x[start..], None);
+            }
+        }
+        let (_, acts) = net.pass(matrix(x, images.len(), PIXELS, &self.device), &self.opts());
+        Ok(SoftmaxReadout::features(&acts, &self.readout_layers()))
+    }
+
+    fn readout_step(
+        &mut self,
+        features: Tensor<2>,
+        batch: &[usize],
+        report: &mut StepReport,
+    ) -> Result<(), LabError> {
+        let labels: Vec<usize> = batch
+            .iter()
+            .map(|&i| self.data.train.labels[i] as usize)
+            .collect();
+        let Some((head, opt)) = self.readout.as_mut() else {
+            return Ok(());
+        };
+        let y = matrix(one_hot(&labels), batch.len(), CLASSES, &self.device);
+        let loss = head.loss(features, y);
+        report.push("readout_loss", scalar(loss.clone().detach())?);
+        let grads = GradientsParams::from_grads(loss.backward(), &*head);
+        *head = opt.step(self.cfg.readout_lr, head.clone(), grads);
+        Ok(())
+    }
+
+    /// After FF ends: train only the softmax readout on the frozen net.
+    pub(super) fn train_readout_only(
+        &mut self,
+        batch: &[usize],
+        images: &[Vec<f32>],
+        report: &mut StepReport,
+    ) -> Result<(), LabError> {
+        let features = self.readout_features(images)?;
+        self.readout_step(features, batch, report)
+    }
+
+    /// Recurrent FF on one batch: positives carry the true label on top, negatives a wrong one;
+    /// every layer's goodness at every iteration after the bottom-up pass is trained.
+    pub(super) fn train_recurrent(
+        &mut self,
+        batch: &[usize],
+        images: &[Vec<f32>],
+        scale: f64,
+        report: &mut StepReport,
+    ) -> Result<(), LabError> {
+        let b = batch.len();
+        let wrong = self.wrong_labels(batch, images)?;
+        let mut labels: Vec<usize> = batch
+            .iter()
+            .map(|&i| self.data.train.labels[i] as usize)
+            .collect();
+        labels.extend(&wrong);
+        let with_label = |img: &Vec<f32>, l: usize| {
+            let mut v = img.clone();
+            put_label(&mut v, Some(l));
+            v
+        };
+        let shown_pos: Vec<Vec<f32>> = images
+            .iter()
+            .zip(&labels)
+            .map(|(i, &l)| with_label(i, l))
+            .collect();
+        let shown_neg: Vec<Vec<f32>> = images
+            .iter()
+            .zip(&wrong)
+            .map(|(i, &l)| with_label(i, l))
+            .collect();
+        self.record_examples(&shown_pos, &shown_neg);
+        let flat: Vec<f32> = images.iter().chain(images).flatten().copied().collect();
+        let mut x = matrix(flat, 2 * b, PIXELS, &self.device);
+        if self.cfg.normalize_input {
+            x = rms_normalize(x);
+        }
+        let top = matrix(one_hot(&labels), 2 * b, CLASSES, &self.device);
+        let net = match &self.net {
+            Net::Rec(n) => n.clone(),
+            Net::Feed(_) => return Err(net_mismatch()),
+        };
+        let out = net.run(x, top, self.cfg.iterations, self.cfg.damping, &self.opts());
+        let total = out
+            .iter()
+            .skip(1)
+            .filter_map(|gs| self.ff_loss(gs, b))
+            .reduce(|a, c| a + c)
+            .ok_or_else(|| LabError::compute("network has no layers"))?;
+        if let Some(last) = out.last() {
+            self.record_goodness(last, b, report)?;
+        }
+        report.push("ff_loss", scalar(total.clone().detach())?);
+        let grads = GradientsParams::from_grads(total.backward(), &net);
+        let lr = self.cfg.lr * scale;
+        self.net = Net::Rec(self.ff_opt.step(lr, net, grads));
+        Ok(())
+    }
+
+    /// The backprop twin on the same (jittered) images.
+    pub(super) fn train_bp(
+        &mut self,
+        batch: &[usize],
+        images: &[Vec<f32>],
+        lr: f64,
+        report: &mut StepReport,
+    ) -> Result<(), LabError> {
+        let labels: Vec<usize> = batch
+            .iter()
+            .map(|&i| self.data.train.labels[i] as usize)
+            .collect();
+        let Some((net, opt)) = self.bp.as_mut() else {
+            return Ok(());
+        };
+        let b = batch.len();
+        let x: Vec<f32> = images.iter().flatten().copied().collect();
+        let loss = net.loss(
+            matrix(x, b, PIXELS, &self.device),
+            matrix(one_hot(&labels), b, CLASSES, &self.device),
+        );
+        report.push("bp_loss", scalar(loss.clone().detach())?);
+        let grads = GradientsParams::from_grads(loss.backward(), &*net);
+        *net = opt.step(lr, net.clone(), grads);
+        Ok(())
+    }
+}
