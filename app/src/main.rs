@@ -19,6 +19,8 @@ enum Cmd {
     List,
     /// Run a preset headless, writing metrics.csv and summary.json.
     Run(cli::RunArgs),
+    /// Ask the Sparrow agent one question headless (prints its search and evidence).
+    Ask(cli::AskArgs),
     /// Measure training speed of a preset (steps per second, no evaluation).
     Bench(cli::BenchArgs),
     /// Open the GUI (the default).
@@ -46,6 +48,7 @@ fn main() -> std::process::ExitCode {
         Some(Cmd::List) => cli::list(),
         Some(Cmd::Run(a)) => cli::run(&a).map(|_| ()),
         Some(Cmd::Bench(a)) => cli::bench(&a),
+        Some(Cmd::Ask(a)) => cli::ask(&a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -4,6 +4,7 @@
 pub mod ff;
 pub mod glom;
 pub mod hetnet;
+pub mod sparrow;
 pub mod widgets;
 
 use trainscope_engine::RunState;
@@ -30,6 +31,10 @@ pub fn lab_panel(ui: &mut egui::Ui, lab_id: &str, state: &RunState, settings: &P
         },
         "hetnet" => match view.downcast_ref::<trainscope_engine::labs::hetnet::HetnetView>() {
             Some(v) => hetnet::show(ui, v, &state.series, settings),
+            None => wrong_view(ui, lab_id),
+        },
+        "sparrow" => match view.downcast_ref::<trainscope_engine::labs::sparrow::SparrowView>() {
+            Some(v) => sparrow::show(ui, v, &state.series, settings),
             None => wrong_view(ui, lab_id),
         },
         other => {
