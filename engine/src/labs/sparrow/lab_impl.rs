@@ -333,6 +333,20 @@ impl Lab for SparrowLab {
                 false,
                 self.cfg.lambda,
             ),
+            KnobSpec {
+                name: "question".into(),
+                label: "ask Sparrow".into(),
+                help:
+                    "Type a question; once training is done the agent answers @N in the Chat tab."
+                        .into(),
+                kind: KnobKind::Text { max_len: 300 },
+                value: KnobValue::Text(
+                    self.asked
+                        .first()
+                        .map(|t| t.user.clone())
+                        .unwrap_or_default(),
+                ),
+            },
             KnobSpec::float(
                 "threshold",
                 "decline threshold",
