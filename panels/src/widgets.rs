@@ -359,7 +359,11 @@ pub fn knob_editor(
                     let mut draft: String = ui.data(|d| d.get_temp(id)).unwrap_or_default();
                     ui.horizontal(|ui| {
                         let r = ui
-                            .add(egui::TextEdit::singleline(&mut draft).char_limit(*max_len))
+                            .add(
+                                egui::TextEdit::singleline(&mut draft)
+                                    .char_limit(*max_len)
+                                    .desired_width(150.0),
+                            )
                             .labelled_by(label);
                         let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                         if (ui.button("Send").clicked() || enter) && !draft.trim().is_empty() {

@@ -340,3 +340,41 @@ fn sparrow_panel_shows_chat_evaluation_and_rules() {
     harness.run();
     harness.get_by_label("no medical advice");
 }
+
+#[test]
+fn text_knob_sends_the_typed_question() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use trainscope_engine::{KnobKind, KnobSpec, KnobValue};
+    let knobs = vec![KnobSpec {
+        name: "question".into(),
+        label: "ask Sparrow".into(),
+        help: "a question".into(),
+        kind: KnobKind::Text { max_len: 100 },
+        value: KnobValue::Text(String::new()),
+    }];
+    let sent: Rc<RefCell<Option<(String, KnobValue)>>> = Rc::default();
+    let out = sent.clone();
+    let mut edits = std::collections::HashMap::new();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(500.0, 200.0))
+        .build_ui(move |ui| {
+            if let Some(v) = trainscope_panels::knob_editor(ui, &knobs, &mut edits) {
+                *out.borrow_mut() = Some(v);
+            }
+        });
+    harness.run();
+    let input = harness.get_by_role(egui::accesskit::Role::TextInput);
+    input.focus();
+    input.type_text("is the sky blue");
+    harness.run();
+    harness.get_by_label("Send").click();
+    harness.run();
+    assert_eq!(
+        sent.borrow().clone(),
+        Some((
+            "question".to_string(),
+            KnobValue::Text("is the sky blue".into())
+        ))
+    );
+}
