@@ -72,7 +72,7 @@ impl Default for SparrowConfig {
             rerank_hidden: vec![16],
             reader_epochs: 4,
             lr: 0.01,
-            threshold: 0.7,
+            threshold: 0.65,
             rm_epochs: 40,
             rm_hidden: Vec::new(),
             label_budgets: vec![4, 8, 16, 0],

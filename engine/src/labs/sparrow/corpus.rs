@@ -2,6 +2,7 @@
 //! 12,697 labelled yes/no questions, and NQ-open's questions (whose answers may not be in the
 //! corpus). Embedded from `assets/sparrow/` (see `assets/PROVENANCE.md`).
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::sync::{Arc, OnceLock};
 
@@ -48,6 +49,8 @@ pub struct Corpus {
     pub questions: Vec<Question>,
     /// NQ-open questions with their accepted answers.
     pub open_questions: Vec<(String, Vec<String>)>,
+    /// Inverse document frequency of each paragraph word, computed on first use.
+    pub idf: OnceLock<HashMap<String, f32>>,
 }
 
 impl Corpus {
@@ -106,7 +109,31 @@ impl Corpus {
             paragraphs: ps,
             questions: qs,
             open_questions: open,
+            idf: OnceLock::new(),
         })
+    }
+
+    /// ln(N / document frequency) of a word over the paragraphs (titles included); unseen
+    /// words get the largest value.
+    pub fn idf(&self, word: &str) -> f32 {
+        let table = self.idf.get_or_init(|| {
+            let mut df: HashMap<String, f32> = HashMap::new();
+            for p in &self.paragraphs {
+                let mut words = super::text::tokens(&p.title);
+                words.extend(super::text::tokens(&p.text));
+                words.sort_unstable();
+                words.dedup();
+                for w in words {
+                    *df.entry(w).or_insert(0.0) += 1.0;
+                }
+            }
+            let n = self.paragraphs.len().max(1) as f32;
+            df.into_iter().map(|(w, d)| (w, (n / d).ln())).collect()
+        });
+        table
+            .get(word)
+            .copied()
+            .unwrap_or_else(|| (self.paragraphs.len().max(1) as f32).ln())
     }
 
     /// Train questions.

@@ -142,7 +142,7 @@ impl Generator<'_> {
         // With evidence: the re-ranker's top paragraphs, one per candidate.
         let hits = self.index.search(user, self.k.max(n_ev))?;
         if !hits.is_empty() && n_ev > 0 {
-            let feats: Vec<Sparse> = rerank_all(user, &self.corpus.paragraphs, &hits);
+            let feats: Vec<Sparse> = rerank_all(user, self.corpus, &hits);
             let probs = self.qa.reranker.probs(&feats.iter().collect::<Vec<_>>())?;
             let mut order: Vec<usize> = (0..hits.len()).collect();
             order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));

@@ -134,6 +134,7 @@ fn shrink(corpus: &Corpus, questions: &[usize], extra: usize) -> Corpus {
             })
             .collect(),
         open_questions: corpus.open_questions.clone(),
+        idf: std::sync::OnceLock::new(),
     }
 }
 
@@ -223,7 +224,7 @@ impl SparrowLab {
         for (i, &qi) in self.train_q.iter().enumerate() {
             let q = &self.corpus.questions[qi];
             let hits = &self.train_hits[i];
-            x.extend(rerank_all(&q.text, &self.corpus.paragraphs, hits));
+            x.extend(rerank_all(&q.text, &self.corpus, hits));
             y.extend(hits.iter().map(|h| f32::from(u8::from(h.id == q.gold))));
         }
         (x, y)

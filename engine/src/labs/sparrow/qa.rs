@@ -58,7 +58,7 @@ impl Qa {
                 confidence: 0.0,
             });
         }
-        let feats: Vec<Sparse> = rerank_all(question, &corpus.paragraphs, hits);
+        let feats: Vec<Sparse> = rerank_all(question, corpus, hits);
         let probs = self.reranker.probs(&feats.iter().collect::<Vec<_>>())?;
         let mut best = 0;
         for (i, &p) in probs.iter().enumerate() {

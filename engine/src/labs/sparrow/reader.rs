@@ -3,7 +3,7 @@
 //! models over hashed features, plus an extractive fall-back that quotes the best sentence for
 //! questions that are not yes/no.
 
-use super::corpus::Paragraph;
+use super::corpus::{Corpus, Paragraph};
 use super::search::Hit;
 use super::text::{Sparse, content_words, sentence_spans, tokens};
 
@@ -98,7 +98,7 @@ pub fn reader_features(question: &str, paragraph: Option<&Paragraph>) -> Sparse 
 /// Lexical match measures of a paragraph for a question: title words in the question, question
 /// words in the title, question words in the paragraph, in its best sentence, and shared
 /// question bigrams (capped at 5, scaled to 1).
-fn match_measures(question: &str, p: &Paragraph) -> [f32; 5] {
+fn match_measures(question: &str, p: &Paragraph, corpus: &Corpus) -> [f32; 7] {
     let qc = content_words(question);
     let n = qc.len().max(1) as f32;
     let tc = content_words(&p.title);
@@ -117,24 +117,55 @@ fn match_measures(question: &str, p: &Paragraph) -> [f32; 5] {
         .map(|w| format!("{} {}", w[0], w[1]))
         .collect();
     let bi = q_bi.iter().filter(|b| p_bi.contains(b)).count() as f32;
-    [t_in_q, q_in_t, cover, sent_cover, bi.min(5.0) / 5.0]
+    // The same coverages weighted by inverse document frequency: rare shared words count most.
+    let total: f32 = qc.iter().map(|w| corpus.idf(w)).sum::<f32>().max(1e-3);
+    let idf_cover = qc
+        .iter()
+        .filter(|w| pw.contains(w))
+        .map(|w| corpus.idf(w))
+        .sum::<f32>()
+        / total;
+    let idf_sent = qc
+        .iter()
+        .filter(|w| sw.contains(w))
+        .map(|w| corpus.idf(w))
+        .sum::<f32>()
+        / total;
+    [
+        t_in_q,
+        q_in_t,
+        cover,
+        sent_cover,
+        bi.min(5.0) / 5.0,
+        idf_cover,
+        idf_sent,
+    ]
 }
 
-const MEASURES: [&str; 5] = ["title-in-q", "q-in-title", "cover", "sent-cover", "bigrams"];
+const MEASURES: [&str; 7] = [
+    "title-in-q",
+    "q-in-title",
+    "cover",
+    "sent-cover",
+    "bigrams",
+    "idf-cover",
+    "idf-sent",
+];
 
 /// Re-ranker features of every hit: its rank and BM25 score (absolute, relative to the top, gap
 /// to the next), how many other hits come from the same article (BoolQ has several paragraphs
 /// per article, and the right one is then harder to tell), and each lexical match measure both
 /// as it is and relative to the best hit's, so a pointwise model can compare hits.
-pub fn rerank_all(question: &str, paragraphs: &[Paragraph], hits: &[Hit]) -> Vec<Sparse> {
+pub fn rerank_all(question: &str, corpus: &Corpus, hits: &[Hit]) -> Vec<Sparse> {
     let d = RERANK_DIM;
-    let m: Vec<[f32; 5]> = hits
+    let paragraphs = &corpus.paragraphs;
+    let m: Vec<[f32; 7]> = hits
         .iter()
-        .map(|h| match_measures(question, &paragraphs[h.id]))
+        .map(|h| match_measures(question, &paragraphs[h.id], corpus))
         .collect();
-    let mut best = [0.0f32; 5];
+    let mut best = [0.0f32; 7];
     for v in &m {
-        for k in 0..5 {
+        for k in 0..7 {
             best[k] = best[k].max(v[k]);
         }
     }
@@ -155,7 +186,7 @@ pub fn rerank_all(question: &str, paragraphs: &[Paragraph], hits: &[Hit]) -> Vec
                 .filter(|h| h.id != hits[r].id && paragraphs[h.id].title == *title)
                 .count();
             f.add(d, "same-title", &same.min(4).to_string(), 1.0);
-            for k in 0..5 {
+            for k in 0..7 {
                 f.add(d, MEASURES[k], "", m[r][k]);
                 f.add(d, MEASURES[k], "minus-best", m[r][k] - best[k]);
                 f.add(
