@@ -1,4 +1,4 @@
-//! Headless commands: `list`, `run`, `bench` (and `race`, in [`crate::race`]).
+//! Headless commands: `list`, `run`, `bench`, `ask` (and `race`, in [`crate::race`]).
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -273,5 +273,82 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         backend.name,
         args.steps as f64 / secs
     );
+    Ok(())
+}
+
+/// Arguments of `trainscope ask`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AskArgs {
+    /// The user's question.
+    pub question: String,
+    /// The Sparrow preset whose settings train the agent.
+    #[arg(long, default_value = "sparrow-eval")]
+    pub preset: String,
+    /// Override a setting (as for `run`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// `trainscope ask`: trains the Sparrow agent (search index, re-ranker, reader, reward models;
+/// no evaluation) and answers one question headless, printing the Search Query, the Search
+/// Result and the agent's turn chosen @N.
+pub fn ask(args: &AskArgs) -> Result<()> {
+    use trainscope_engine::lab::Lab;
+    use trainscope_engine::labs::sparrow::{SparrowConfig, SparrowLab};
+    let preset = load_preset(&args.preset, &args.set, None)?;
+    if preset.lab != "sparrow" {
+        bail!(
+            "`ask` needs a Sparrow preset; `{}` is for lab `{}`",
+            preset.name,
+            preset.lab
+        );
+    }
+    let cfg: SparrowConfig = preset
+        .config
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| anyhow!("{}: {}", preset.name, e.message()))?;
+    let backend = Backend::select(BackendChoice::Cpu);
+    let mut lab = guarded("building the lab", || SparrowLab::new(cfg, &backend.device))?;
+    let t0 = Instant::now();
+    guarded("training", || {
+        lab.train_for_chat(|label| {
+            eprintln!("[{:>5.1}s] {label}", t0.elapsed().as_secs_f64());
+        })
+    })?;
+    let turn = guarded("answering", || lab.ask(&args.question))?;
+    let chosen = turn.chosen();
+    println!("User: {}", turn.user);
+    match &chosen.search {
+        Some((query, ev)) => {
+            println!("Search Query: {query}");
+            println!("Search Result: {}", ev.title);
+            println!("  {}", ev.snippet);
+        }
+        None => println!("Search Query: (none: the chosen candidate did not search)"),
+    }
+    println!("Sparrow: {}", chosen.text);
+    println!(
+        "(chosen @{} from {} candidates: preference {:.2}, max P(violation) {:.2}, score {:.2})",
+        turn.candidates.len(),
+        turn.candidates.len(),
+        chosen.preference,
+        chosen.max_violation,
+        chosen.score
+    );
+    let a = guarded("answering with search", || lab.answer(&args.question))?;
+    if chosen.search.is_none() {
+        if let Some(ev) = &a.evidence {
+            println!(
+                "Always-search answer: {} [{}] {}",
+                a.text, ev.title, ev.snippet
+            );
+        }
+    } else {
+        println!(
+            "Always-search answer with the decline threshold: {} (confidence {:.2})",
+            a.text, a.confidence
+        );
+    }
     Ok(())
 }

@@ -221,7 +221,7 @@ impl TrainscopeApp {
                 KnobValue::Bool(b) => toml::Value::Boolean(b),
                 KnobValue::Int(i) => toml::Value::Integer(i),
                 KnobValue::Float(f) => toml::Value::Float(f),
-                KnobValue::Choice(c) => toml::Value::String(c),
+                KnobValue::Choice(c) | KnobValue::Text(c) => toml::Value::String(c),
             };
             // A knob the config does not know (none today) is simply not saved.
             let _ = p.set_value(&k.name, v);

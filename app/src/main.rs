@@ -21,6 +21,8 @@ enum Cmd {
     Run(cli::RunArgs),
     /// Run a preset twice side by side on the same seed, B with settings changed, and compare.
     Race(race::RaceArgs),
+    /// Ask the Sparrow agent one question headless (prints its search and evidence).
+    Ask(cli::AskArgs),
     /// Measure training speed of a preset (steps per second, no evaluation).
     Bench(cli::BenchArgs),
     /// Open the GUI (the default).
@@ -53,6 +55,7 @@ fn main() -> std::process::ExitCode {
         Some(Cmd::Run(a)) => cli::run(&a).map(|_| ()),
         Some(Cmd::Bench(a)) => cli::bench(&a),
         Some(Cmd::Race(a)) => race::race(&a).map(|_| ()),
+        Some(Cmd::Ask(a)) => cli::ask(&a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

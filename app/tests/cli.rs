@@ -27,6 +27,35 @@ fn small(preset_stem: &str) -> &'static [&'static str] {
             "--set",
             "eval_every=2",
         ]
+    } else if preset_stem.starts_with("sparrow-") {
+        &[
+            "--set",
+            "index_dir=\"ram\"",
+            "--set",
+            "corpus_limit=150",
+            "--set",
+            "train_questions=120",
+            "--set",
+            "eval_questions=40",
+            "--set",
+            "rerank_epochs=1",
+            "--set",
+            "reader_epochs=2",
+            "--set",
+            "rm_epochs=4",
+            "--set",
+            "label_budgets=[4]",
+            "--set",
+            "pref_questions=10",
+            "--set",
+            "pref_pairs=4",
+            "--set",
+            "pref_epochs=2",
+            "--set",
+            "probe_repeats=1",
+            "--set",
+            "decide_questions=6",
+        ]
     } else if preset_stem.starts_with("hetnet-") {
         &[
             "--set",
@@ -111,6 +140,20 @@ fn every_preset_runs_headless_and_writes_metrics_and_summary() {
                 let v = summary[key].as_f64().unwrap_or(f64::NAN);
                 assert!(v.is_finite(), "{stem}: {key} in summary.json");
             }
+        } else if stem.starts_with("sparrow-") {
+            assert_eq!(summary["config"]["train_questions"], 120);
+            for key in [
+                "coverage",
+                "sp_rate",
+                "violation_rate_rerank",
+                "violation_rate_base",
+                "auc_rule_conditional",
+                "auc_general",
+            ] {
+                let v = summary[key].as_f64().unwrap_or(f64::NAN);
+                assert!(v.is_finite(), "{stem}: {key} in summary.json");
+            }
+            assert!(out.join("sparrow.json").exists());
         } else if stem.starts_with("hetnet-") {
             assert_eq!(summary["config"]["episodes"], 3);
             for k in ["pql_wmmse_ratio", "idqn_wmmse_ratio"] {

@@ -24,6 +24,9 @@ pub enum KnobValue {
     Float(f64),
     /// One of a fixed set of choices.
     Choice(String),
+    /// Free text (a [`KnobKind::Text`] knob; a bare string deserialises as `Choice` and is
+    /// converted by [`KnobSpec::validate`]).
+    Text(String),
 }
 
 impl KnobValue {
@@ -43,7 +46,7 @@ impl std::fmt::Display for KnobValue {
             KnobValue::Bool(b) => write!(f, "{b}"),
             KnobValue::Int(i) => write!(f, "{i}"),
             KnobValue::Float(x) => write!(f, "{x:.4}"),
-            KnobValue::Choice(s) => write!(f, "{s}"),
+            KnobValue::Choice(s) | KnobValue::Text(s) => write!(f, "{s}"),
         }
     }
 }
@@ -71,6 +74,11 @@ pub enum KnobKind {
     Bool,
     /// One of these choices.
     Choice(Vec<String>),
+    /// Free text of at most `max_len` characters (e.g. a question typed to a dialogue agent).
+    Text {
+        /// Longest accepted text, in characters.
+        max_len: usize,
+    },
 }
 
 /// A knob the user can turn while the lab runs.
@@ -134,6 +142,13 @@ impl KnobSpec {
                     Ok(KnobValue::Choice(s))
                 } else {
                     Err(bad(format!("`{s}` is not one of {options:?}")))
+                }
+            }
+            (KnobKind::Text { max_len }, KnobValue::Text(s) | KnobValue::Choice(s)) => {
+                if s.chars().count() > *max_len {
+                    Err(bad(format!("text longer than {max_len} characters")))
+                } else {
+                    Ok(KnobValue::Text(s))
                 }
             }
             (kind, v) => Err(bad(format!("value {v} does not fit a {kind:?} knob"))),

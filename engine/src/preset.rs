@@ -65,6 +65,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("glom-quick", include_str!("../../presets/glom-quick.toml")),
     ("glom-eval", include_str!("../../presets/glom-eval.toml")),
     ("hetnet-pql", include_str!("../../presets/hetnet-pql.toml")),
+    (
+        "sparrow-eval",
+        include_str!("../../presets/sparrow-eval.toml"),
+    ),
 ];
 
 /// A parsed, validated preset.

@@ -22,6 +22,21 @@ fn every_builtin_preset_builds_and_steps() {
                 "replay=50",
                 "probe_size=4",
             ],
+            "sparrow" => &[
+                "index_dir=\"ram\"",
+                "corpus_limit=150",
+                "train_questions=120",
+                "eval_questions=40",
+                "rerank_epochs=1",
+                "reader_epochs=2",
+                "rm_epochs=4",
+                "label_budgets=[4]",
+                "pref_questions=10",
+                "pref_pairs=4",
+                "pref_epochs=2",
+                "probe_repeats=1",
+                "decide_questions=6",
+            ],
             _ => &[
                 "train_limit=300",
                 "test_limit=100",
@@ -49,6 +64,14 @@ fn every_builtin_preset_builds_and_steps() {
         let mut want: Vec<&str> = match p.lab.as_str() {
             "glom" => vec!["acc_attn", "acc_t0", "island_score"],
             "hetnet" => vec!["pql_wmmse_ratio", "idqn_wmmse_ratio"],
+            "sparrow" => vec![
+                "coverage",
+                "sp_rate",
+                "violation_rate_rerank",
+                "violation_rate_base",
+                "auc_rule_conditional",
+                "auc_general",
+            ],
             _ => vec!["test_error"],
         };
         if p.lab == "ff" && ff_flag("bp") != Some(false) {

@@ -6,6 +6,7 @@ mod ff_parts;
 pub mod glom;
 pub mod hetnet;
 pub mod race;
+pub mod sparrow;
 pub mod widgets;
 
 use trainscope_engine::RunState;
@@ -32,6 +33,10 @@ pub fn lab_panel(ui: &mut egui::Ui, lab_id: &str, state: &RunState, settings: &P
         },
         "hetnet" => match view.downcast_ref::<trainscope_engine::labs::hetnet::HetnetView>() {
             Some(v) => hetnet::show(ui, v, &state.series, settings),
+            None => wrong_view(ui, lab_id),
+        },
+        "sparrow" => match view.downcast_ref::<trainscope_engine::labs::sparrow::SparrowView>() {
+            Some(v) => sparrow::show(ui, v, &state.series, settings),
             None => wrong_view(ui, lab_id),
         },
         other => {

@@ -304,3 +304,118 @@ fn race_view_picks_the_comparable_series_first() {
         vec!["test_error", "acc_attn", "ff_loss", "goodness_pos_l1"]
     );
 }
+
+fn tiny_sparrow_state() -> RunState {
+    use trainscope_engine::labs::sparrow::{SparrowConfig, SparrowLab};
+    let cfg = SparrowConfig {
+        seed: 3,
+        index_dir: "ram".into(),
+        corpus_limit: 100,
+        train_questions: 80,
+        eval_questions: 30,
+        rerank_epochs: 1,
+        reader_epochs: 1,
+        rm_epochs: 3,
+        label_budgets: vec![4],
+        pref_questions: 8,
+        pref_pairs: 4,
+        pref_epochs: 2,
+        probe_repeats: 1,
+        decide_questions: 6,
+        ..SparrowConfig::default()
+    };
+    let device = trainscope_engine::Backend::cpu().device;
+    let mut lab = SparrowLab::new(cfg, &device).expect("lab");
+    let steps = Lab::planned_steps(&lab).expect("finite");
+    for _ in 0..steps {
+        Lab::step(&mut lab).expect("step");
+    }
+    RunState {
+        status: Status::Paused,
+        step: steps,
+        view: Some(Arc::new(Lab::view(&lab))),
+        series: SeriesStore::default(),
+        ..RunState::default()
+    }
+}
+
+#[test]
+fn sparrow_panel_shows_chat_evaluation_and_rules() {
+    let state = tiny_sparrow_state();
+    let settings = PlotSettings::default();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 1600.0))
+        .build_ui(move |ui| lab_panel(ui, "sparrow", &state, &settings));
+    harness.run();
+    assert!(
+        harness
+            .query_all_by_label_contains("Search Query:")
+            .next()
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("Search Result:")
+            .next()
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("8 candidates")
+            .next()
+            .is_some()
+    );
+    harness.get_by_label("Evaluation").click();
+    harness.run();
+    assert!(
+        harness
+            .query_by_label_contains("Pooled AUC: rule-conditional")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("Any rule broken: base sampler")
+            .is_some()
+    );
+    harness.get_by_label("Rules").click();
+    harness.run();
+    harness.get_by_label("no medical advice");
+}
+
+#[test]
+fn text_knob_sends_the_typed_question() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use trainscope_engine::{KnobKind, KnobSpec, KnobValue};
+    let knobs = vec![KnobSpec {
+        name: "question".into(),
+        label: "ask Sparrow".into(),
+        help: "a question".into(),
+        kind: KnobKind::Text { max_len: 100 },
+        value: KnobValue::Text(String::new()),
+    }];
+    let sent: Rc<RefCell<Option<(String, KnobValue)>>> = Rc::default();
+    let out = sent.clone();
+    let mut edits = std::collections::HashMap::new();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(500.0, 200.0))
+        .build_ui(move |ui| {
+            if let Some(v) = trainscope_panels::knob_editor(ui, &knobs, &mut edits) {
+                *out.borrow_mut() = Some(v);
+            }
+        });
+    harness.run();
+    let input = harness.get_by_role(egui::accesskit::Role::TextInput);
+    input.focus();
+    input.type_text("is the sky blue");
+    harness.run();
+    harness.get_by_label("Send").click();
+    harness.run();
+    assert_eq!(
+        sent.borrow().clone(),
+        Some((
+            "question".to_string(),
+            KnobValue::Text("is the sky blue".into())
+        ))
+    );
+}

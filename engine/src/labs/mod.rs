@@ -3,6 +3,7 @@
 pub mod ff;
 pub mod glom;
 pub mod hetnet;
+pub mod sparrow;
 
 use burn::tensor::Device;
 
@@ -110,6 +111,18 @@ static LABS: &[LabEntry] = &[
          pulling each agent toward its best previously experienced action in a revisited state \
          (our reading of the abstract; the full text was unavailable). PQL and independent DQN \
          race on the same channels, scored against WMMSE, FP, max and random power."
+    ),
+    entry!(
+        sparrow::SparrowLab,
+        "sparrow",
+        "Sparrow: rules, evidence and re-ranking @N",
+        "Glaese et al. 2022, Improving alignment of dialogue agents via targeted human judgements",
+        "An agent that searches BoolQ's 12,271 Wikipedia paragraphs (tantivy BM25 plus a learned \
+         re-ranker), shows the evidence and answers yes/no with a learned reader, declining when \
+         unsure. 23 rules as data; a rule-conditional reward model is compared with per-rule and \
+         general classifiers on held-out phrasings; a Bradley-Terry preference model learns from a \
+         simulated rater; N candidates from a labelled stand-in generator are re-ranked on \
+         held-out red-team probes."
     ),
 ];
 

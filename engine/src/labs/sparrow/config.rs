@@ -1,0 +1,132 @@
+//! Configuration of the Sparrow lab.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::LabError;
+
+/// The lab's configuration; every field has a default so presets list only what they change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SparrowConfig {
+    /// Seed for every random choice (weights, data order, candidates, the simulated rater).
+    pub seed: u64,
+    /// Where the BM25 index is cached: `""` for the user cache folder, `"ram"` to build it in
+    /// memory every run, or a folder.
+    pub index_dir: String,
+    /// Index only the gold paragraphs of the questions in use plus this many others (0 = all
+    /// 12,271 paragraphs). For quick tests only: a smaller corpus makes retrieval easier.
+    pub corpus_limit: usize,
+    /// Train on at most this many training questions (0 = all).
+    pub train_questions: usize,
+    /// Evaluate on at most this many held-out questions (0 = all).
+    pub eval_questions: usize,
+    /// BM25 depth: the re-ranker chooses among this many hits.
+    pub k: usize,
+    /// Questions retrieved per step.
+    pub chunk: usize,
+    /// Re-ranker training epochs.
+    pub rerank_epochs: usize,
+    /// Hidden widths of the re-ranker (empty = logistic regression).
+    pub rerank_hidden: Vec<usize>,
+    /// Reader training epochs.
+    pub reader_epochs: usize,
+    /// Adam learning rate of the re-ranker and the reader.
+    pub lr: f64,
+    /// Decline ("I'm not sure") when confidence = P(right paragraph) x P(right yes/no) is below.
+    pub threshold: f64,
+    /// Rule-model training epochs.
+    pub rm_epochs: usize,
+    /// Hidden widths of the rule models (empty = logistic regression).
+    pub rm_hidden: Vec<usize>,
+    /// Labels per rule for the data-efficiency comparison (0 = all training labels).
+    pub label_budgets: Vec<usize>,
+    /// Training questions whose candidates the simulated rater compares.
+    pub pref_questions: usize,
+    /// Comparisons per context for the preference model.
+    pub pref_pairs: usize,
+    /// Preference-model training epochs.
+    pub pref_epochs: usize,
+    /// Candidates per turn for re-ranking (@N).
+    pub n_candidates: usize,
+    /// Weight of the rule penalty: score = preference - lambda x max P(violation).
+    pub lambda: f64,
+    /// Further lambdas evaluated for the preference vs violation plot.
+    pub lambdas: Vec<f64>,
+    /// Independent candidate draws per held-out probe.
+    pub probe_repeats: usize,
+    /// Held-out questions for the agent-decides and preference-rate evaluation.
+    pub decide_questions: usize,
+}
+
+impl Default for SparrowConfig {
+    fn default() -> Self {
+        SparrowConfig {
+            seed: 0,
+            index_dir: String::new(),
+            corpus_limit: 0,
+            train_questions: 0,
+            eval_questions: 0,
+            k: 10,
+            chunk: 1000,
+            rerank_epochs: 4,
+            rerank_hidden: vec![16],
+            reader_epochs: 4,
+            lr: 0.01,
+            threshold: 0.65,
+            rm_epochs: 40,
+            rm_hidden: Vec::new(),
+            label_budgets: vec![4, 8, 16, 0],
+            pref_questions: 300,
+            pref_pairs: 8,
+            pref_epochs: 20,
+            n_candidates: 8,
+            lambda: 4.0,
+            lambdas: vec![0.0, 1.0, 2.0, 4.0, 8.0],
+            probe_repeats: 4,
+            decide_questions: 300,
+        }
+    }
+}
+
+impl SparrowConfig {
+    /// Range checks.
+    pub fn validate(&self) -> Result<(), LabError> {
+        let pos = |v: usize, key: &str| {
+            if v == 0 {
+                Err(LabError::config(key, "must be at least 1"))
+            } else {
+                Ok(())
+            }
+        };
+        pos(self.k, "k")?;
+        pos(self.chunk, "chunk")?;
+        pos(self.rerank_epochs, "rerank_epochs")?;
+        pos(self.reader_epochs, "reader_epochs")?;
+        pos(self.rm_epochs, "rm_epochs")?;
+        pos(self.pref_epochs, "pref_epochs")?;
+        pos(self.probe_repeats, "probe_repeats")?;
+        if !(2..=32).contains(&self.n_candidates) {
+            return Err(LabError::config("n_candidates", "must be in 2..=32"));
+        }
+        if !(self.lr > 0.0 && self.lr < 1.0) {
+            return Err(LabError::config("lr", "must be in (0, 1)"));
+        }
+        if !(0.0..=1.0).contains(&self.threshold) {
+            return Err(LabError::config("threshold", "must be in [0, 1]"));
+        }
+        if !(0.0..=100.0).contains(&self.lambda)
+            || self.lambdas.iter().any(|l| !(0.0..=100.0).contains(l))
+        {
+            return Err(LabError::config("lambda", "must be in [0, 100]"));
+        }
+        if self
+            .rm_hidden
+            .iter()
+            .chain(&self.rerank_hidden)
+            .any(|&h| h == 0)
+        {
+            return Err(LabError::config("rm_hidden", "widths must be at least 1"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! The evidence corpus and the questions: BoolQ's 12,271 Wikipedia paragraphs with titles, its
+//! 12,697 labelled yes/no questions, and NQ-open's questions (whose answers may not be in the
+//! corpus). Embedded from `assets/sparrow/` (see `assets/PROVENANCE.md`).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::{Arc, OnceLock};
+
+use flate2::read::GzDecoder;
+
+use super::text::fnv1a;
+use crate::error::LabError;
+
+static PARAGRAPHS_GZ: &[u8] = include_bytes!("../../../../assets/sparrow/paragraphs.tsv.gz");
+static BOOLQ_GZ: &[u8] = include_bytes!("../../../../assets/sparrow/boolq.tsv.gz");
+static NQ_GZ: &[u8] = include_bytes!("../../../../assets/sparrow/nq.tsv.gz");
+
+/// Share of gold paragraphs (by hash) whose questions are held out.
+pub const HELD_OUT_SHARE: f64 = 0.2;
+
+/// A Wikipedia paragraph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paragraph {
+    /// Article title.
+    pub title: String,
+    /// Paragraph text.
+    pub text: String,
+}
+
+/// A labelled BoolQ question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    /// The question, lower-case as in BoolQ.
+    pub text: String,
+    /// The yes/no answer.
+    pub answer: bool,
+    /// Index of its gold paragraph in [`Corpus::paragraphs`].
+    pub gold: usize,
+    /// Whether it is held out (never trained on).
+    pub held_out: bool,
+}
+
+/// Paragraphs and questions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Corpus {
+    /// All paragraphs (the search corpus).
+    pub paragraphs: Vec<Paragraph>,
+    /// Labelled BoolQ questions.
+    pub questions: Vec<Question>,
+    /// NQ-open questions with their accepted answers.
+    pub open_questions: Vec<(String, Vec<String>)>,
+    /// Inverse document frequency of each paragraph word, computed on first use.
+    pub idf: OnceLock<HashMap<String, f32>>,
+}
+
+impl Corpus {
+    /// Parses the three TSV files (already decompressed); `name` prefixes error messages.
+    pub fn parse(paragraphs: &str, boolq: &str, nq: &str) -> Result<Corpus, LabError> {
+        let mut ps = Vec::new();
+        for (n, line) in paragraphs.lines().enumerate() {
+            let mut f = line.splitn(3, '\t');
+            let (Some(id), Some(title), Some(text)) = (f.next(), f.next(), f.next()) else {
+                return Err(bad("paragraphs.tsv", n, "expected id, title, text"));
+            };
+            if id.parse::<usize>().ok() != Some(ps.len()) {
+                return Err(bad("paragraphs.tsv", n, "ids must count up from 0"));
+            }
+            ps.push(Paragraph {
+                title: title.to_string(),
+                text: text.to_string(),
+            });
+        }
+        let held_hash: Vec<bool> = ps.iter().map(|p| is_held_out(&p.text)).collect();
+        let mut qs = Vec::new();
+        for (n, line) in boolq.lines().enumerate() {
+            let mut f = line.splitn(3, '\t');
+            let (Some(label), Some(pid), Some(text)) = (f.next(), f.next(), f.next()) else {
+                return Err(bad(
+                    "boolq.tsv",
+                    n,
+                    "expected label, paragraph id, question",
+                ));
+            };
+            let answer = match label {
+                "1" => true,
+                "0" => false,
+                _ => return Err(bad("boolq.tsv", n, "label must be 0 or 1")),
+            };
+            let gold = pid
+                .parse::<usize>()
+                .ok()
+                .filter(|&g| g < ps.len())
+                .ok_or_else(|| bad("boolq.tsv", n, "paragraph id out of range"))?;
+            qs.push(Question {
+                text: text.to_string(),
+                answer,
+                gold,
+                held_out: held_hash[gold],
+            });
+        }
+        let mut open = Vec::new();
+        for (n, line) in nq.lines().enumerate() {
+            let Some((q, a)) = line.split_once('\t') else {
+                return Err(bad("nq.tsv", n, "expected question, answers"));
+            };
+            open.push((q.to_string(), a.split(" | ").map(str::to_string).collect()));
+        }
+        Ok(Corpus {
+            paragraphs: ps,
+            questions: qs,
+            open_questions: open,
+            idf: OnceLock::new(),
+        })
+    }
+
+    /// ln(N / document frequency) of a word over the paragraphs (titles included); unseen
+    /// words get the largest value.
+    pub fn idf(&self, word: &str) -> f32 {
+        let table = self.idf.get_or_init(|| {
+            let mut df: HashMap<String, f32> = HashMap::new();
+            for p in &self.paragraphs {
+                let mut words = super::text::tokens(&p.title);
+                words.extend(super::text::tokens(&p.text));
+                words.sort_unstable();
+                words.dedup();
+                for w in words {
+                    *df.entry(w).or_insert(0.0) += 1.0;
+                }
+            }
+            let n = self.paragraphs.len().max(1) as f32;
+            df.into_iter().map(|(w, d)| (w, (n / d).ln())).collect()
+        });
+        table
+            .get(word)
+            .copied()
+            .unwrap_or_else(|| (self.paragraphs.len().max(1) as f32).ln())
+    }
+
+    /// Train questions.
+    pub fn train(&self) -> impl Iterator<Item = &Question> {
+        self.questions.iter().filter(|q| !q.held_out)
+    }
+
+    /// Held-out questions.
+    pub fn held_out(&self) -> impl Iterator<Item = &Question> {
+        self.questions.iter().filter(|q| q.held_out)
+    }
+}
+
+fn bad(file: &str, line0: usize, msg: &str) -> LabError {
+    LabError::data(format!("assets/sparrow/{file}.gz line {}", line0 + 1), msg)
+}
+
+/// The split rule: a question is held out when its gold paragraph's hash falls in the top
+/// [`HELD_OUT_SHARE`] of the range, so held-out paragraphs are never seen in training.
+pub fn is_held_out(paragraph_text: &str) -> bool {
+    (fnv1a(paragraph_text.as_bytes()) as f64 / u64::MAX as f64) >= 1.0 - HELD_OUT_SHARE
+}
+
+fn gunzip(name: &str, bytes: &[u8]) -> Result<String, LabError> {
+    let mut s = String::new();
+    GzDecoder::new(bytes)
+        .read_to_string(&mut s)
+        .map_err(|e| LabError::data(format!("assets/sparrow/{name}"), e.to_string()))?;
+    Ok(s)
+}
+
+/// The embedded corpus, parsed once per process.
+pub fn embedded() -> Result<Arc<Corpus>, LabError> {
+    static CACHE: OnceLock<Arc<Corpus>> = OnceLock::new();
+    if let Some(c) = CACHE.get() {
+        return Ok(c.clone());
+    }
+    let c = Arc::new(Corpus::parse(
+        &gunzip("paragraphs.tsv.gz", PARAGRAPHS_GZ)?,
+        &gunzip("boolq.tsv.gz", BOOLQ_GZ)?,
+        &gunzip("nq.tsv.gz", NQ_GZ)?,
+    )?);
+    Ok(CACHE.get_or_init(|| c).clone())
+}
+
+/// A fingerprint of the embedded paragraphs, naming the on-disk index cache so a changed corpus
+/// never reuses a stale index.
+pub fn embedded_fingerprint() -> u64 {
+    fnv1a(PARAGRAPHS_GZ)
+}

@@ -1,0 +1,327 @@
+//! The candidate generator, a clearly labelled STAND-IN for Sparrow's dialogue language model
+//! (no large language model is available offline), the simulated rater, the preference
+//! features, and re-ranking @N.
+//!
+//! For a user turn the generator makes N candidates, half with evidence and half without:
+//! - with evidence: a Search Query (the turn's content words), a Search Result from one of the
+//!   re-ranker's top paragraphs, and the reader's answer on it (yes/no, or the extractive quote);
+//! - without evidence: turns drawn from the labelled response bank (the judgement group's own
+//!   violating and complying turns when the user turn is a red-team probe, the generic evasive
+//!   and rule-breaking turns always), plus the reader's closed-book yes/no for yes/no questions.
+//!
+//! Every candidate carries ground-truth labels, used only for evaluation and by the simulated
+//! rater, never as input to a reward model.
+
+use super::corpus::Corpus;
+use super::dialogue::{Dialogue, Group};
+use super::qa::Qa;
+use super::reader::{extractive_answer, is_yes_no, reader_features, rerank_all};
+use super::search::{Evidence, SearchIndex, evidence};
+use super::text::{Sparse, content_words, tokens};
+use crate::error::LabError;
+use crate::rng::Rng;
+
+/// Hashed feature width of the preference model.
+pub const PREF_DIM: usize = 1 << 13;
+
+/// Where a candidate came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The reader on a retrieved paragraph (with evidence).
+    Reader,
+    /// The reader from the question alone.
+    ClosedBook,
+    /// A turn of the probe's judgement group.
+    Bank,
+    /// A generic response.
+    Generic,
+}
+
+/// Ground truth of a candidate (evaluation and simulated rater only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Truth {
+    /// Rules it breaks.
+    pub violates: Vec<usize>,
+    /// A yes/no answer that is right (factual questions only).
+    pub correct: Option<bool>,
+    /// Its evidence is the question's gold paragraph (factual questions only).
+    pub supported: Option<bool>,
+    /// It declines or deflects.
+    pub evasive: bool,
+    /// A turn that helps with the user's request while keeping the rules.
+    pub helpful: bool,
+}
+
+/// One candidate agent turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The agent turn.
+    pub text: String,
+    /// Search Query and Search Result, when it searched.
+    pub search: Option<(String, Evidence)>,
+    /// Reader confidence (`max(p, 1-p)`), 0 when it did not read.
+    pub reader_conf: f32,
+    /// Re-ranker probability for its evidence, 0 without evidence.
+    pub p_retrieval: f32,
+    /// Origin.
+    pub source: Source,
+    /// Ground truth.
+    pub truth: Truth,
+}
+
+/// A dialogue context the generator answers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Context<'a> {
+    /// A labelled BoolQ question.
+    Factual {
+        /// The question.
+        text: &'a str,
+        /// Gold paragraph.
+        gold: usize,
+        /// Gold answer.
+        answer: bool,
+    },
+    /// A red-team probe: a user turn of a judgement group.
+    Probe {
+        /// The user turn.
+        text: &'a str,
+        /// The group.
+        group: &'a Group,
+    },
+    /// Anything else a user typed.
+    Free(&'a str),
+}
+
+impl Context<'_> {
+    /// The user turn.
+    pub fn text(&self) -> &str {
+        match self {
+            Context::Factual { text, .. } | Context::Probe { text, .. } | Context::Free(text) => {
+                text
+            }
+        }
+    }
+}
+
+/// Everything the generator needs.
+pub struct Generator<'a> {
+    /// Paragraphs.
+    pub corpus: &'a Corpus,
+    /// Rules and response bank.
+    pub dialogue: &'a Dialogue,
+    /// BM25 index.
+    pub index: &'a SearchIndex,
+    /// Re-ranker and reader.
+    pub qa: &'a Qa,
+    /// BM25 depth.
+    pub k: usize,
+}
+
+fn plain(text: &str, source: Source, truth: Truth) -> Candidate {
+    Candidate {
+        text: text.to_string(),
+        search: None,
+        reader_conf: 0.0,
+        p_retrieval: 0.0,
+        source,
+        truth,
+    }
+}
+
+impl Generator<'_> {
+    /// `n` candidates for `ctx` (half with evidence, rounded down), in random order.
+    pub fn candidates(
+        &self,
+        ctx: Context<'_>,
+        n: usize,
+        rng: &mut Rng,
+    ) -> Result<Vec<Candidate>, LabError> {
+        let user = ctx.text();
+        let n_ev = n / 2;
+        let mut out = Vec::with_capacity(n);
+        // With evidence: the re-ranker's top paragraphs, one per candidate.
+        let hits = self.index.search(user, self.k.max(n_ev))?;
+        if !hits.is_empty() && n_ev > 0 {
+            let feats: Vec<Sparse> = rerank_all(user, self.corpus, &hits);
+            let probs = self.qa.reranker.probs(&feats.iter().collect::<Vec<_>>())?;
+            let mut order: Vec<usize> = (0..hits.len()).collect();
+            order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
+            let query = content_words(user).join(" ");
+            for &i in order.iter().take(n_ev) {
+                let pid = hits[i].id;
+                let p = &self.corpus.paragraphs[pid];
+                let ev = evidence(pid, p, user);
+                let (text, conf, correct) = if is_yes_no(user) {
+                    let py = self.qa.reader.probs(&[&reader_features(user, Some(p))])?[0];
+                    let yes = py >= 0.5;
+                    let correct = match ctx {
+                        Context::Factual { answer, .. } => Some(yes == answer),
+                        _ => None,
+                    };
+                    let t = format!(
+                        "{}, according to \"{}\".",
+                        if yes { "Yes" } else { "No" },
+                        p.title
+                    );
+                    (t, py.max(1.0 - py), correct)
+                } else {
+                    let t = format!(
+                        "According to \"{}\": {}",
+                        p.title,
+                        extractive_answer(user, p)
+                    );
+                    (t, 0.5, None)
+                };
+                let supported = match ctx {
+                    Context::Factual { gold, .. } => Some(pid == gold),
+                    _ => None,
+                };
+                out.push(Candidate {
+                    text,
+                    search: Some((query.clone(), ev)),
+                    reader_conf: conf,
+                    p_retrieval: probs[i],
+                    source: Source::Reader,
+                    truth: Truth {
+                        violates: Vec::new(),
+                        correct,
+                        supported,
+                        evasive: false,
+                        helpful: matches!(ctx, Context::Factual { .. }),
+                    },
+                });
+            }
+        }
+        // Without evidence: a pool of bank turns, drawn without replacement.
+        let mut pool: Vec<Candidate> = Vec::new();
+        if is_yes_no(user) {
+            let py = self.qa.closed_book(user)?;
+            let yes = py >= 0.5;
+            let correct = match ctx {
+                Context::Factual { answer, .. } => Some(yes == answer),
+                _ => None,
+            };
+            let mut c = plain(
+                if yes {
+                    "I believe the answer is yes."
+                } else {
+                    "I believe the answer is no."
+                },
+                Source::ClosedBook,
+                Truth {
+                    violates: Vec::new(),
+                    correct,
+                    supported: Some(false),
+                    evasive: false,
+                    helpful: false,
+                },
+            );
+            c.reader_conf = py.max(1.0 - py);
+            pool.push(c);
+        }
+        if let Context::Probe { group, .. } = ctx {
+            for v in &group.violates {
+                let mut violates = vec![group.rule];
+                violates.extend(group.also.iter().copied());
+                pool.push(plain(
+                    v,
+                    Source::Bank,
+                    Truth {
+                        violates,
+                        correct: None,
+                        supported: None,
+                        evasive: false,
+                        helpful: false,
+                    },
+                ));
+            }
+            for c in &group.complies {
+                pool.push(plain(
+                    c,
+                    Source::Bank,
+                    Truth {
+                        violates: Vec::new(),
+                        correct: None,
+                        supported: None,
+                        evasive: false,
+                        helpful: true,
+                    },
+                ));
+            }
+        }
+        for g in &self.dialogue.generic {
+            pool.push(plain(
+                &g.text,
+                Source::Generic,
+                Truth {
+                    violates: g.violates.clone(),
+                    correct: None,
+                    supported: None,
+                    evasive: g.evasive,
+                    helpful: false,
+                },
+            ));
+        }
+        rng.shuffle(&mut pool);
+        let need = n - out.len();
+        out.extend(pool.into_iter().take(need));
+        rng.shuffle(&mut out);
+        Ok(out)
+    }
+}
+
+/// The simulated rater's utility of a candidate, documented here because the preference model
+/// learns nothing but this rater's choices:
+/// - each rule the candidate breaks: -2;
+/// - a yes/no answer to a factual question: +2 when right and its evidence is the gold
+///   paragraph, +0.5 when right without supporting evidence, -1 when wrong;
+/// - a helpful turn that keeps the rules after a red-team probe: +1;
+/// - evidence shown after a probe (an encyclopaedia quote that ignores the request): -0.25;
+/// - declining or deflecting: 0.
+pub fn utility(c: &Candidate, ctx: &Context<'_>) -> f64 {
+    let mut u = -2.0 * c.truth.violates.len() as f64;
+    match ctx {
+        Context::Factual { .. } => match (c.truth.correct, c.truth.supported) {
+            (Some(true), Some(true)) => u += 2.0,
+            (Some(true), _) => u += 0.5,
+            (Some(false), _) => u -= 1.0,
+            (None, _) => {}
+        },
+        Context::Probe { .. } | Context::Free(_) => {
+            if c.truth.helpful {
+                u += 1.0;
+            }
+            if c.search.is_some() {
+                u -= 0.25;
+            }
+        }
+    }
+    u
+}
+
+/// Temperature of the rater's Bradley-Terry choice noise.
+pub const RATER_TEMPERATURE: f64 = 0.5;
+
+/// The simulated rater picks `a` over `b` with probability sigmoid((u_a - u_b) / T).
+pub fn rater_prefers_first(a: &Candidate, b: &Candidate, ctx: &Context<'_>, rng: &mut Rng) -> bool {
+    let d = (utility(a, ctx) - utility(b, ctx)) / RATER_TEMPERATURE;
+    rng.uniform() < 1.0 / (1.0 + (-d).exp())
+}
+
+/// Preference-model features of a candidate after `user`: the agent turn's n-grams, whether it
+/// searched and how confident the re-ranker and the reader were, and the user turn's words
+/// crossed with "searched or not" (so it can learn when evidence helps).
+pub fn pref_features(user: &str, c: &Candidate) -> Sparse {
+    let d = PREF_DIM;
+    let mut f = Sparse::default();
+    f.add_ngrams(d, "a", &tokens(&c.text));
+    let ev = c.search.is_some();
+    let tag = if ev { "ev" } else { "no-ev" };
+    f.add(d, tag, "", 1.0);
+    f.add(d, "conf", tag, c.reader_conf);
+    f.add(d, "ret", tag, c.p_retrieval);
+    f.add(d, "ret*conf", tag, c.p_retrieval * c.reader_conf);
+    let u = tokens(user);
+    f.add_ngrams(d, if ev { "u-ev" } else { "u-no" }, &u);
+    f
+}

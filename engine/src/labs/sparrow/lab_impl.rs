@@ -1,0 +1,593 @@
+//! The [`Lab`] implementation of the Sparrow lab: one task per step.
+
+use std::path::PathBuf;
+
+use super::*;
+
+impl Lab for SparrowLab {
+    type Config = SparrowConfig;
+    type View = SparrowView;
+
+    fn new(cfg: SparrowConfig, device: &Device) -> Result<Self, LabError> {
+        cfg.validate()?;
+        let device = if device.is_autodiff() {
+            device.clone()
+        } else {
+            device.clone().autodiff()
+        };
+        let full = corpus::embedded()?;
+        let dialogue = Dialogue::embedded()?;
+        let root = Rng::new(cfg.seed);
+        let take = |held: bool, limit: usize| -> Vec<usize> {
+            let ids: Vec<usize> = (0..full.questions.len())
+                .filter(|&i| full.questions[i].held_out == held)
+                .collect();
+            // An evenly spread subset (limit 0 = all), so small runs still see every kind of
+            // question.
+            match ids.len().checked_div(limit) {
+                None => ids,
+                Some(step) => ids.into_iter().step_by(step.max(1)).take(limit).collect(),
+            }
+        };
+        let train_ids = take(false, cfg.train_questions);
+        let eval_ids = take(true, cfg.eval_questions);
+        let (corpus, train_q, eval_q) = if cfg.corpus_limit > 0 {
+            let all: Vec<usize> = train_ids.iter().chain(&eval_ids).copied().collect();
+            let small = shrink(&full, &all, cfg.corpus_limit);
+            let n_train = train_ids.len();
+            (
+                Arc::new(small),
+                (0..n_train).collect(),
+                (n_train..all.len()).collect(),
+            )
+        } else {
+            (full, train_ids, eval_ids)
+        };
+        let mut tasks = vec![Task::Index];
+        tasks.extend((0..Self::n_chunks(train_q.len(), cfg.chunk)).map(Task::RetrieveTrain));
+        tasks.extend((0..cfg.rerank_epochs).map(Task::Rerank));
+        tasks.extend((0..cfg.reader_epochs).map(Task::Reader));
+        tasks.extend((0..Self::n_chunks(eval_q.len(), cfg.chunk)).map(Task::EvalQa));
+        tasks.push(Task::RuleModels);
+        tasks.extend((0..cfg.label_budgets.len()).map(Task::Budget));
+        tasks.push(Task::PrefData);
+        tasks.extend((0..cfg.pref_epochs).map(Task::Pref));
+        tasks.push(Task::Dialogue);
+        let mut init = root.fork(1);
+        let qa = Qa {
+            reranker: Scorer::new(RERANK_DIM, &cfg.rerank_hidden, &mut init, &device),
+            reader: Scorer::new(READER_DIM, &[], &mut init, &device),
+        };
+        let pref = Scorer::new(generate::PREF_DIM, &[], &mut init, &device);
+        Ok(SparrowLab {
+            rng_train: root.fork(2),
+            cfg,
+            device,
+            root,
+            corpus,
+            dialogue,
+            train_q,
+            eval_q,
+            tasks,
+            next: 0,
+            index: None,
+            train_hits: Vec::new(),
+            rerank_xy: (Vec::new(), Vec::new()),
+            reader_xy: (Vec::new(), Vec::new()),
+            qa,
+            rerank_opt: adam(),
+            reader_opt: adam(),
+            outcomes: Vec::new(),
+            rm: None,
+            auc: None,
+            budgets: Vec::new(),
+            pref_feats: Vec::new(),
+            pref_pairs: Vec::new(),
+            pref,
+            pref_opt: adam(),
+            systems: Vec::new(),
+            samples: Vec::new(),
+            asked: Vec::new(),
+            last_loss: Vec::new(),
+        })
+    }
+
+    fn validate(cfg: &SparrowConfig) -> Result<(), LabError> {
+        cfg.validate()
+    }
+
+    fn step(&mut self) -> Result<StepReport, LabError> {
+        let mut report = StepReport::default();
+        let Some(&task) = self.tasks.get(self.next) else {
+            return Ok(report);
+        };
+        match task {
+            Task::Index => {
+                let ps = &self.corpus.paragraphs;
+                self.index = Some(match self.cfg.index_dir.as_str() {
+                    "ram" => SearchIndex::in_ram(ps)?,
+                    dir => {
+                        let base = if dir.is_empty() {
+                            search::default_cache_dir()
+                        } else {
+                            PathBuf::from(dir)
+                        };
+                        let fp = text::fnv1a(
+                            format!("{}|{}", corpus::embedded_fingerprint(), ps.len()).as_bytes(),
+                        );
+                        SearchIndex::cached(&base.join(format!("sparrow-bm25-{fp:016x}")), ps)?
+                    }
+                });
+                report.push("paragraphs_indexed", ps.len() as f64);
+            }
+            Task::RetrieveTrain(c) => {
+                let lo = c * self.cfg.chunk;
+                let hi = (lo + self.cfg.chunk).min(self.train_q.len());
+                for i in lo..hi {
+                    let q = &self.corpus.questions[self.train_q[i]];
+                    let hits = self.index()?.search(&q.text, self.cfg.k)?;
+                    self.train_hits.push(hits);
+                }
+                let found = self
+                    .train_q
+                    .iter()
+                    .zip(&self.train_hits)
+                    .filter(|(q, h)| {
+                        h.first()
+                            .is_some_and(|h| h.id == self.corpus.questions[**q].gold)
+                    })
+                    .count();
+                report.push(
+                    "train_bm25_gold_at1",
+                    found as f64 / self.train_hits.len().max(1) as f64,
+                );
+            }
+            Task::Rerank(_) => {
+                if self.rerank_xy.0.is_empty() {
+                    self.rerank_xy = self.rerank_data();
+                }
+                let (x, y) = &self.rerank_xy;
+                let xr: Vec<&Sparse> = x.iter().collect();
+                // Gold hits are rare (at most 1 in k): weight them up to balance the classes.
+                let pos = y.iter().filter(|&&v| v > 0.5).count().max(1) as f32;
+                let w_pos = (y.len() as f32 - pos) / pos;
+                let w: Vec<f32> = y
+                    .iter()
+                    .map(|&v| if v > 0.5 { w_pos } else { 1.0 })
+                    .collect();
+                let model = std::mem::replace(
+                    &mut self.qa.reranker,
+                    Scorer::new(1, &[], &mut Rng::new(0), &self.device),
+                );
+                let fit = self.fit(1);
+                let (m, loss) = epoch_binary(
+                    model,
+                    &mut self.rerank_opt,
+                    &xr,
+                    y,
+                    &w,
+                    fit,
+                    &mut self.rng_train,
+                    &self.device,
+                )?;
+                self.qa.reranker = m;
+                report.push("rerank_loss", loss);
+            }
+            Task::Reader(_) => {
+                if self.reader_xy.0.is_empty() {
+                    self.reader_xy = self.reader_data();
+                }
+                let (x, y) = &self.reader_xy;
+                let xr: Vec<&Sparse> = x.iter().collect();
+                let w = vec![1.0; y.len()];
+                let model = std::mem::replace(
+                    &mut self.qa.reader,
+                    Scorer::new(1, &[], &mut Rng::new(0), &self.device),
+                );
+                let fit = self.fit(1);
+                let (m, loss) = epoch_binary(
+                    model,
+                    &mut self.reader_opt,
+                    &xr,
+                    y,
+                    &w,
+                    fit,
+                    &mut self.rng_train,
+                    &self.device,
+                )?;
+                self.qa.reader = m;
+                report.push("reader_loss", loss);
+            }
+            Task::EvalQa(c) => {
+                let lo = c * self.cfg.chunk;
+                let hi = (lo + self.cfg.chunk).min(self.eval_q.len());
+                for i in lo..hi {
+                    let q = &self.corpus.questions[self.eval_q[i]];
+                    let hits = self.index()?.search(&q.text, self.cfg.k)?;
+                    let o = qa::outcome(&self.qa, &self.corpus, q, &hits)?;
+                    self.outcomes.push(o);
+                }
+                if self.outcomes.len() == self.eval_q.len() {
+                    self.push_qa_metrics(&mut report);
+                }
+            }
+            Task::RuleModels => {
+                let train = self.judgements(false);
+                let held = self.judgements(true);
+                let fit = Fit {
+                    epochs: self.cfg.rm_epochs,
+                    lr: 0.01,
+                    batch: 32,
+                    l2: 1e-5,
+                };
+                let mut rng = self.root.fork(3);
+                let rm = RuleModels::train(
+                    &self.dialogue.rules,
+                    &train.iter().collect::<Vec<_>>(),
+                    fit,
+                    &self.cfg.rm_hidden,
+                    &mut rng,
+                    &self.device,
+                )?;
+                let auc = rm.auc(&self.dialogue.rules, &held.iter().collect::<Vec<_>>())?;
+                report.push("auc_rule_conditional", auc.pooled[0]);
+                report.push("auc_per_rule", auc.pooled[1]);
+                report.push("auc_general", auc.pooled[2]);
+                report.push("rm_train_items", train.len() as f64);
+                report.push("rm_held_out_items", held.len() as f64);
+                self.rm = Some(rm);
+                self.auc = Some(auc);
+            }
+            Task::Budget(i) => {
+                let k = self.cfg.label_budgets[i];
+                let train = self.judgements(false);
+                let held = self.judgements(true);
+                let refs: Vec<&Judgement> = train.iter().collect();
+                let mut rng = self.root.fork(10 + i as u64);
+                let sub = if k == 0 {
+                    refs
+                } else {
+                    rm::subsample(&refs, self.dialogue.rules.len(), k, &mut rng)
+                };
+                let fit = Fit {
+                    epochs: self.cfg.rm_epochs,
+                    lr: 0.01,
+                    batch: 32,
+                    l2: 1e-5,
+                };
+                let m = RuleModels::train(
+                    &self.dialogue.rules,
+                    &sub,
+                    fit,
+                    &self.cfg.rm_hidden,
+                    &mut rng,
+                    &self.device,
+                )?;
+                let auc = m.auc(&self.dialogue.rules, &held.iter().collect::<Vec<_>>())?;
+                let per_rule = sub.len() as f64 / self.dialogue.rules.len() as f64;
+                report.push("budget_labels_per_rule", per_rule);
+                report.push("budget_auc_rule_conditional", auc.pooled[0]);
+                report.push("budget_auc_per_rule", auc.pooled[1]);
+                report.push("budget_auc_general", auc.pooled[2]);
+                self.budgets.push((per_rule.round() as usize, auc.pooled));
+            }
+            Task::PrefData => self.collect_preferences(&mut report)?,
+            Task::Pref(_) => {
+                let pairs: Vec<(&Sparse, &Sparse)> = self
+                    .pref_pairs
+                    .iter()
+                    .map(|&(a, b)| (&self.pref_feats[a], &self.pref_feats[b]))
+                    .collect();
+                let model = std::mem::replace(
+                    &mut self.pref,
+                    Scorer::new(1, &[], &mut Rng::new(0), &self.device),
+                );
+                let fit = Fit {
+                    epochs: 1,
+                    lr: 0.01,
+                    batch: 64,
+                    l2: 1e-6,
+                };
+                let (m, loss) = epoch_pairs(
+                    model,
+                    &mut self.pref_opt,
+                    &pairs,
+                    fit,
+                    &mut self.rng_train,
+                    &self.device,
+                )?;
+                self.pref = m;
+                report.push("pref_loss", loss);
+            }
+            Task::Dialogue => self.evaluate_dialogue(&mut report)?,
+        }
+        self.next += 1;
+        for (k, v) in &report.metrics {
+            if k.ends_with("_loss") {
+                self.last_loss.retain(|(n, _)| n != k);
+                self.last_loss.push((k.clone(), *v));
+            }
+        }
+        Ok(report)
+    }
+
+    fn view(&self) -> SparrowView {
+        self.make_view()
+    }
+
+    fn knobs(&self) -> Vec<KnobSpec> {
+        vec![
+            KnobSpec {
+                name: "n_candidates".into(),
+                label: "N (candidates)".into(),
+                help: "How many candidates re-ranking @N chooses from (half with evidence).".into(),
+                kind: KnobKind::Int { min: 2, max: 32 },
+                value: KnobValue::Int(self.cfg.n_candidates as i64),
+            },
+            KnobSpec::float(
+                "lambda",
+                "lambda (rule penalty)",
+                "score = preference - lambda x max P(violation)",
+                0.0,
+                20.0,
+                false,
+                self.cfg.lambda,
+            ),
+            KnobSpec {
+                name: "question".into(),
+                label: "ask Sparrow".into(),
+                help:
+                    "Type a question; once training is done the agent answers @N in the Chat tab."
+                        .into(),
+                kind: KnobKind::Text { max_len: 300 },
+                value: KnobValue::Text(
+                    self.asked
+                        .first()
+                        .map(|t| t.user.clone())
+                        .unwrap_or_default(),
+                ),
+            },
+            KnobSpec::float(
+                "threshold",
+                "decline threshold",
+                "Answer only when P(right paragraph) x P(right yes/no) reaches this.",
+                0.0,
+                1.0,
+                false,
+                self.cfg.threshold,
+            ),
+        ]
+    }
+
+    fn set_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError> {
+        if knob == "question" {
+            let (KnobValue::Text(q) | KnobValue::Choice(q)) = value else {
+                return Err(LabError::Knob(knob.into(), "expected text".into()));
+            };
+            if !self.trained() {
+                return Err(LabError::Knob(
+                    knob.into(),
+                    "the agent is still training; ask again when the run is done".into(),
+                ));
+            }
+            let turn = self.ask(&q)?;
+            self.asked.insert(0, turn);
+            self.asked.truncate(10);
+            return Ok(());
+        }
+        let x = value
+            .as_f64()
+            .ok_or_else(|| LabError::Knob(knob.into(), "expected a number".into()))?;
+        match knob {
+            "n_candidates" => self.cfg.n_candidates = x as usize,
+            "lambda" => self.cfg.lambda = x,
+            "threshold" => self.cfg.threshold = x,
+            _ => {
+                return Err(LabError::Knob(
+                    knob.into(),
+                    "this lab has no such knob".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs whatever tasks remain, so that a run cut short by `--steps` still ends with the
+    /// full evaluation (and every summary metric).
+    fn finish(&mut self) -> Result<StepReport, LabError> {
+        let mut all = StepReport::default();
+        while self.next < self.tasks.len() {
+            let r = Lab::step(self)?;
+            all.metrics.extend(r.metrics);
+        }
+        Ok(all)
+    }
+
+    fn planned_steps(&self) -> Option<u64> {
+        Some(self.tasks.len() as u64)
+    }
+
+    fn artifacts(&self) -> Vec<(String, serde_json::Value)> {
+        let curve = qa::curve(&self.outcomes, 20);
+        vec![(
+            "sparrow".into(),
+            serde_json::json!({
+                "coverage_curve": curve,
+                "held_out_outcomes": self.outcomes,
+                "auc": self.auc,
+                "auc_vs_labels": self.budgets,
+                "systems": self.systems,
+                "rules": self.dialogue.rules.iter().map(|r| &r.id).collect::<Vec<_>>(),
+            }),
+        )]
+    }
+}
+
+impl SparrowLab {
+    fn push_qa_metrics(&self, report: &mut StepReport) {
+        let o = &self.outcomes;
+        let n = o.len().max(1) as f64;
+        let share = |f: &dyn Fn(&Outcome) -> bool| o.iter().filter(|x| f(x)).count() as f64 / n;
+        report.push("bm25_gold_at1", share(&|x| x.bm25_top1));
+        report.push("bm25_gold_at5", share(&|x| x.bm25_top5));
+        report.push("rerank_gold_at1", share(&|x| x.supported));
+        report.push("reader_acc_gold", share(&|x| x.reader_gold_right));
+        let mut by_conf: Vec<&Outcome> = o.iter().collect();
+        by_conf.sort_by(|a, b| b.reader_gold_conf.total_cmp(&a.reader_gold_conf));
+        let third = (by_conf.len() / 3).max(1);
+        let right = by_conf
+            .iter()
+            .take(third)
+            .filter(|x| x.reader_gold_right)
+            .count();
+        report.push("reader_acc_gold_top_third", right as f64 / third as f64);
+        let (cov, sp) = qa::at_threshold(o, self.cfg.threshold as f32);
+        report.push("coverage", cov);
+        report.push("sp_rate", sp);
+        let closed: Vec<&Outcome> = o
+            .iter()
+            .filter(|x| x.closed_conf >= self.cfg.threshold as f32)
+            .collect();
+        report.push("coverage_no_search", closed.len() as f64 / n);
+        report.push(
+            "plausible_no_search",
+            closed.iter().filter(|x| x.closed_right).count() as f64 / closed.len().max(1) as f64,
+        );
+        report.push(
+            "yes_share_held_out",
+            self.eval_q
+                .iter()
+                .filter(|&&q| self.corpus.questions[q].answer)
+                .count() as f64
+                / n,
+        );
+    }
+
+    fn collect_preferences(&mut self, report: &mut StepReport) -> Result<(), LabError> {
+        let g = self.generator()?;
+        let mut contexts: Vec<Context<'_>> = Vec::new();
+        for gr in self.dialogue.groups.iter().filter(|g| !g.held_out) {
+            for u in &gr.users {
+                contexts.push(Context::Probe { text: u, group: gr });
+            }
+        }
+        let step = (self.train_q.len() / self.cfg.pref_questions.max(1)).max(1);
+        for &qi in self
+            .train_q
+            .iter()
+            .step_by(step)
+            .take(self.cfg.pref_questions)
+        {
+            let q = &self.corpus.questions[qi];
+            contexts.push(Context::Factual {
+                text: &q.text,
+                gold: q.gold,
+                answer: q.answer,
+            });
+        }
+        let mut rng = self.root.fork(4);
+        let mut feats = Vec::new();
+        let mut pairs = Vec::new();
+        for ctx in &contexts {
+            let cands = g.candidates(*ctx, self.cfg.n_candidates, &mut rng)?;
+            let base = feats.len();
+            feats.extend(cands.iter().map(|c| pref_features(ctx.text(), c)));
+            for _ in 0..self.cfg.pref_pairs {
+                let a = rng.below(cands.len());
+                let b = (a + 1 + rng.below(cands.len() - 1)) % cands.len();
+                if rater_prefers_first(&cands[a], &cands[b], ctx, &mut rng) {
+                    pairs.push((base + a, base + b));
+                } else {
+                    pairs.push((base + b, base + a));
+                }
+            }
+        }
+        report.push("pref_contexts", contexts.len() as f64);
+        report.push("pref_comparisons", pairs.len() as f64);
+        self.pref_feats = feats;
+        self.pref_pairs = pairs;
+        Ok(())
+    }
+
+    fn evaluate_dialogue(&mut self, report: &mut StepReport) -> Result<(), LabError> {
+        let rm = self
+            .rm
+            .as_ref()
+            .ok_or_else(|| LabError::compute("rule models missing"))?;
+        let g = self.generator()?;
+        let step = (self.eval_q.len() / self.cfg.decide_questions.max(1)).max(1);
+        let qs: Vec<usize> = self
+            .eval_q
+            .iter()
+            .copied()
+            .step_by(step)
+            .take(self.cfg.decide_questions)
+            .collect();
+        let mut lambdas = vec![self.cfg.lambda];
+        lambdas.extend(self.cfg.lambdas.iter().copied());
+        let sys = evaluate::evaluate(
+            &g,
+            rm,
+            &self.pref,
+            &self.corpus,
+            &qs,
+            self.cfg.n_candidates,
+            &lambdas,
+            self.cfg.probe_repeats,
+            &self.root.fork(5),
+        )?;
+        report.push("violation_rate_base", sys[0].violation_rate);
+        report.push("violation_rate_rerank", sys[1].violation_rate);
+        report.push("preference_rate_rerank", sys[1].preference_rate);
+        report.push("coverage_decide", sys[1].coverage);
+        report.push("sp_rate_decide", sys[1].sp_rate);
+        report.push("search_rate_decide", sys[1].search_rate);
+        if let Some(p0) = sys.iter().skip(2).find(|s| s.lambda == 0.0) {
+            report.push("violation_rate_pref_only", p0.violation_rate);
+        }
+        // A few example turns for the chat view: held-out questions and probes.
+        let mut samples = Vec::new();
+        let mut rng = self.root.fork(6);
+        for &qi in qs.iter().take(3) {
+            let q = &self.corpus.questions[qi];
+            let ctx = Context::Factual {
+                text: &q.text,
+                gold: q.gold,
+                answer: q.answer,
+            };
+            samples.push(chat::turn(
+                &g,
+                rm,
+                &self.pref,
+                ctx,
+                self.cfg.n_candidates,
+                self.cfg.lambda,
+                &mut rng,
+            )?);
+        }
+        for gr in self
+            .dialogue
+            .groups
+            .iter()
+            .filter(|g| g.held_out)
+            .step_by(6)
+        {
+            let ctx = Context::Probe {
+                text: &gr.users[0],
+                group: gr,
+            };
+            samples.push(chat::turn(
+                &g,
+                rm,
+                &self.pref,
+                ctx,
+                self.cfg.n_candidates,
+                self.cfg.lambda,
+                &mut rng,
+            )?);
+        }
+        self.samples = samples;
+        self.systems = sys;
+        Ok(())
+    }
+}

@@ -1,0 +1,206 @@
+//! The Sparrow lab: authored data parses, the reader and the reward models learn on tiny data,
+//! and a tiny run is deterministic and reports every summary metric.
+
+use trainscope_engine::labs::sparrow::corpus::{self, Paragraph};
+use trainscope_engine::labs::sparrow::dialogue::Dialogue;
+use trainscope_engine::labs::sparrow::reader::{READER_DIM, reader_features};
+use trainscope_engine::labs::sparrow::rm::{RuleModels, roc_auc};
+use trainscope_engine::labs::sparrow::scorer::{Fit, train_binary};
+use trainscope_engine::labs::sparrow::search::SearchIndex;
+use trainscope_engine::labs::sparrow::{SparrowConfig, SparrowLab};
+use trainscope_engine::rng::Rng;
+use trainscope_engine::{Backend, KnobValue, Lab};
+
+fn tiny(seed: u64) -> SparrowConfig {
+    SparrowConfig {
+        seed,
+        index_dir: "ram".into(),
+        corpus_limit: 150,
+        train_questions: 120,
+        eval_questions: 40,
+        rerank_epochs: 1,
+        reader_epochs: 2,
+        rm_epochs: 4,
+        label_budgets: vec![4],
+        pref_questions: 10,
+        pref_pairs: 4,
+        pref_epochs: 2,
+        probe_repeats: 1,
+        decide_questions: 6,
+        ..SparrowConfig::default()
+    }
+}
+
+#[test]
+fn rules_and_authored_files_parse() {
+    let d = Dialogue::embedded().expect("parses");
+    assert_eq!(d.rules.len(), 23);
+    let mut ids: Vec<&str> = d.rules.iter().map(|r| r.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 23, "rule ids are unique");
+    let js = d.judgements();
+    for r in 0..23 {
+        let n = js.iter().filter(|j| j.rule == r).count();
+        assert!(n >= 40, "rule {} has {n} judgements", d.rules[r].id);
+        assert!(js.iter().any(|j| j.rule == r && j.held_out));
+        assert!(js.iter().any(|j| j.rule == r && !j.held_out));
+    }
+    // Held-out phrasings are unseen: no held-out agent turn appears in training.
+    for h in js.iter().filter(|j| j.held_out) {
+        assert!(
+            !js.iter().any(|t| !t.held_out && t.agent == h.agent),
+            "{}",
+            h.agent
+        );
+    }
+    assert!(!d.generic.is_empty());
+}
+
+#[test]
+fn parse_errors_name_file_and_line() {
+    let rules =
+        "[[rule]]\nid = \"a\"\nshort = \"a\"\ncategory = \"nonsense\"\ntext = \"t\"\nrisks = []\n";
+    let e = Dialogue::parse(rules, "group = []", "response = []").expect_err("bad category");
+    let msg = e.to_string();
+    assert!(msg.contains("rules.toml line 1"), "{msg}");
+    let e = Dialogue::parse("rule = [", "", "").expect_err("bad toml");
+    assert!(e.to_string().contains("rules.toml line"), "{e}");
+}
+
+#[test]
+fn corpus_split_is_by_paragraph() {
+    let c = corpus::embedded().expect("corpus");
+    assert_eq!(c.paragraphs.len(), 12_271);
+    assert_eq!(c.questions.len(), 12_697);
+    let held = c.held_out().count();
+    assert!(held > 2000 && held < 3200, "{held} held out");
+    for q in c.questions.iter().take(3000) {
+        assert_eq!(q.held_out, corpus::is_held_out(&c.paragraphs[q.gold].text));
+    }
+}
+
+#[test]
+fn index_finds_paragraphs() {
+    let ps: Vec<Paragraph> = [
+        "Cats purr and hunt mice.",
+        "Volcanoes erupt lava and ash.",
+        "Bees make honey from nectar.",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, t)| Paragraph {
+        title: format!("P{i}"),
+        text: t.to_string(),
+    })
+    .collect();
+    let idx = SearchIndex::in_ram(&ps).expect("index");
+    assert_eq!(
+        idx.search("how do bees make honey", 1).expect("search")[0].id,
+        2
+    );
+    assert_eq!(idx.search("lava", 3).expect("search")[0].id, 1);
+}
+
+#[test]
+fn reader_learns_a_tiny_yes_no_task() {
+    // "yes" when the passage's best sentence contains the question's noun without a negation.
+    let device = Backend::cpu().device;
+    let nouns = [
+        "cat", "dog", "fish", "bird", "horse", "cow", "goat", "frog", "bee", "ant",
+    ];
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for (i, n) in nouns.iter().enumerate() {
+        for neg in [false, true] {
+            let p = Paragraph {
+                title: n.to_string(),
+                text: format!(
+                    "The {n} is {} a mammal. Item {i}.",
+                    if neg { "not" } else { "truly" }
+                ),
+            };
+            x.push(reader_features(&format!("is the {n} a mammal"), Some(&p)));
+            y.push(if neg { 0.0 } else { 1.0 });
+        }
+    }
+    let rows: Vec<_> = x.iter().collect();
+    let fit = Fit {
+        epochs: 60,
+        lr: 0.05,
+        batch: 8,
+        l2: 0.0,
+    };
+    let m =
+        train_binary(READER_DIM, &[], &rows, &y, fit, &mut Rng::new(1), &device).expect("train");
+    let p = m.probs(&rows).expect("probs");
+    let right = p
+        .iter()
+        .zip(&y)
+        .filter(|(p, y)| (**p >= 0.5) == (**y > 0.5))
+        .count();
+    assert_eq!(right, y.len(), "{p:?}");
+}
+
+#[test]
+fn rule_models_learn_on_a_small_set() {
+    let device = Backend::cpu().device;
+    let d = Dialogue::embedded().expect("parses");
+    let js = d.judgements();
+    let train: Vec<_> = js.iter().filter(|j| !j.held_out).collect();
+    let held: Vec<_> = js.iter().filter(|j| j.held_out).collect();
+    let fit = Fit {
+        epochs: 6,
+        lr: 0.01,
+        batch: 32,
+        l2: 1e-5,
+    };
+    let rm =
+        RuleModels::train(&d.rules, &train, fit, &[], &mut Rng::new(2), &device).expect("train");
+    let auc = rm.auc(&d.rules, &held).expect("auc");
+    assert!(
+        auc.pooled[0] > 0.7,
+        "rule-conditional AUC {}",
+        auc.pooled[0]
+    );
+    assert!(roc_auc(&[0.2, 0.8, 0.4], &[false, true, false]) == 1.0);
+}
+
+#[test]
+fn tiny_run_is_deterministic_and_reports_the_summary_metrics() {
+    let device = Backend::cpu().device;
+    let run = || {
+        let mut lab = SparrowLab::new(tiny(5), &device).expect("lab");
+        let planned = lab.planned_steps().expect("finite");
+        let mut all = Vec::new();
+        for _ in 0..planned {
+            all.extend(lab.step().expect("step").metrics);
+        }
+        (all, lab)
+    };
+    let (a, mut lab) = run();
+    let (b, _) = run();
+    // The GUI's question box: a text knob answered @N once training is done.
+    lab.set_knob(
+        "question",
+        KnobValue::Text("is the moon made of cheese".into()),
+    )
+    .expect("asks");
+    let view = lab.view();
+    assert_eq!(view.asked.len(), 1);
+    assert_eq!(view.asked[0].candidates.len(), 8);
+    assert_eq!(a, b, "same seed, same metrics");
+    for key in [
+        "coverage",
+        "sp_rate",
+        "violation_rate_rerank",
+        "violation_rate_base",
+        "auc_rule_conditional",
+        "auc_general",
+    ] {
+        let v = a.iter().rev().find(|(n, _)| n == key).map(|(_, v)| *v);
+        assert!(v.is_some_and(f64::is_finite), "{key}: {v:?}");
+    }
+    assert!(!view.samples.is_empty());
+    assert_eq!(view.rules.len(), 23);
+}
