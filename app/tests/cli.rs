@@ -290,3 +290,31 @@ fn race_runs_both_variants_on_the_same_seed_and_compares_them() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("lr_typo"), "{err}");
 }
+
+#[test]
+fn ask_prints_the_search_query_evidence_and_answer() {
+    let o = bin()
+        .args(["ask", "is the sky blue during the day"])
+        .args(small("sparrow-eval"))
+        .output()
+        .expect("runs");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Whether the chosen candidate searched depends on the (tiny) models; the always-search
+    // answer quotes its evidence title in brackets either way.
+    for part in [
+        "User: is the sky blue",
+        "Search Query:",
+        "chosen @",
+        "Always-search answer:",
+        "[",
+    ] {
+        assert!(out.contains(part), "{part} missing in:\n{out}");
+    }
+    let o = bin()
+        .args(["ask", "anything", "--preset", "ff-mnist-quick"])
+        .output()
+        .expect("runs");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("needs a Sparrow preset"));
+}
