@@ -111,3 +111,25 @@ impl Lab for ToyLab {
         Ok(r)
     }
 }
+
+/// Test helper: builds lab `L` on the CPU backend, takes `steps` steps and its final
+/// evaluation, and returns every step's report, the final report and the last view. Panics on
+/// any error, so it is for tests only.
+pub fn run_lab<L: Lab>(config: L::Config, steps: usize) -> (Vec<StepReport>, StepReport, L::View) {
+    let device = crate::Backend::cpu().device;
+    let mut lab = L::new(config, &device).unwrap_or_else(|e| panic!("lab builds: {e}"));
+    let reports = (0..steps)
+        .map(|i| lab.step().unwrap_or_else(|e| panic!("step {i}: {e}")))
+        .collect();
+    let fin = lab.finish().unwrap_or_else(|e| panic!("finish: {e}"));
+    (reports, fin, lab.view())
+}
+
+/// Test helper: the value of series `name` in a report; panics when it is missing.
+pub fn metric(r: &StepReport, name: &str) -> f64 {
+    r.metrics
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| *v)
+        .unwrap_or_else(|| panic!("no metric {name} in {r:?}"))
+}

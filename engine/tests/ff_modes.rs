@@ -25,20 +25,10 @@ fn tiny(mode: Mode, seed: u64) -> FfConfig {
 }
 
 fn run(cfg: FfConfig, steps: usize) -> (Vec<StepReport>, StepReport, FfView) {
-    let device = Backend::cpu().device;
-    let mut lab = FfLab::new(cfg, &device).expect("lab builds");
-    let reports = (0..steps).map(|_| lab.step().expect("step")).collect();
-    let fin = lab.finish().expect("finish");
-    (reports, fin, lab.view())
+    trainscope_engine::testing::run_lab::<FfLab>(cfg, steps)
 }
 
-fn metric(r: &StepReport, name: &str) -> f64 {
-    r.metrics
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| *v)
-        .unwrap_or_else(|| panic!("no metric {name} in {r:?}"))
-}
+use trainscope_engine::testing::metric;
 
 #[test]
 fn hybrid_masks_are_binary_and_coherent() {

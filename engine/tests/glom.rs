@@ -26,20 +26,10 @@ fn tiny(seed: u64) -> GlomConfig {
 }
 
 fn run(cfg: GlomConfig, steps: usize) -> (Vec<StepReport>, StepReport, GlomView) {
-    let device = Backend::cpu().device;
-    let mut lab = GlomLab::new(cfg, &device).expect("lab builds");
-    let reports = (0..steps).map(|_| lab.step().expect("step")).collect();
-    let fin = lab.finish().expect("finish");
-    (reports, fin, lab.view())
+    trainscope_engine::testing::run_lab::<GlomLab>(cfg, steps)
 }
 
-fn metric(r: &StepReport, name: &str) -> f64 {
-    r.metrics
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| *v)
-        .unwrap_or_else(|| panic!("no metric {name} in {r:?}"))
-}
+use trainscope_engine::testing::metric;
 
 fn mean(reports: &[StepReport], name: &str) -> f64 {
     reports.iter().map(|r| metric(r, name)).sum::<f64>() / reports.len() as f64
