@@ -155,22 +155,19 @@ impl Lab for SparrowLab {
                     .iter()
                     .map(|&v| if v > 0.5 { w_pos } else { 1.0 })
                     .collect();
-                let model = std::mem::replace(
-                    &mut self.qa.reranker,
-                    Scorer::new(1, &[], &mut Rng::new(0), &self.device),
-                );
                 let fit = self.fit(1);
-                let (m, loss) = epoch_binary(
-                    model,
-                    &mut self.rerank_opt,
-                    &xr,
-                    y,
-                    &w,
-                    fit,
-                    &mut self.rng_train,
-                    &self.device,
-                )?;
-                self.qa.reranker = m;
+                let loss = train_in_place(&mut self.qa.reranker, &self.device, |m| {
+                    epoch_binary(
+                        m,
+                        &mut self.rerank_opt,
+                        &xr,
+                        y,
+                        &w,
+                        fit,
+                        &mut self.rng_train,
+                        &self.device,
+                    )
+                })?;
                 report.push("rerank_loss", loss);
             }
             Task::Reader(_) => {
@@ -180,22 +177,19 @@ impl Lab for SparrowLab {
                 let (x, y) = &self.reader_xy;
                 let xr: Vec<&Sparse> = x.iter().collect();
                 let w = vec![1.0; y.len()];
-                let model = std::mem::replace(
-                    &mut self.qa.reader,
-                    Scorer::new(1, &[], &mut Rng::new(0), &self.device),
-                );
                 let fit = self.fit(1);
-                let (m, loss) = epoch_binary(
-                    model,
-                    &mut self.reader_opt,
-                    &xr,
-                    y,
-                    &w,
-                    fit,
-                    &mut self.rng_train,
-                    &self.device,
-                )?;
-                self.qa.reader = m;
+                let loss = train_in_place(&mut self.qa.reader, &self.device, |m| {
+                    epoch_binary(
+                        m,
+                        &mut self.reader_opt,
+                        &xr,
+                        y,
+                        &w,
+                        fit,
+                        &mut self.rng_train,
+                        &self.device,
+                    )
+                })?;
                 report.push("reader_loss", loss);
             }
             Task::EvalQa(c) => {
@@ -278,25 +272,22 @@ impl Lab for SparrowLab {
                     .iter()
                     .map(|&(a, b)| (&self.pref_feats[a], &self.pref_feats[b]))
                     .collect();
-                let model = std::mem::replace(
-                    &mut self.pref,
-                    Scorer::new(1, &[], &mut Rng::new(0), &self.device),
-                );
                 let fit = Fit {
                     epochs: 1,
                     lr: 0.01,
                     batch: 64,
                     l2: 1e-6,
                 };
-                let (m, loss) = epoch_pairs(
-                    model,
-                    &mut self.pref_opt,
-                    &pairs,
-                    fit,
-                    &mut self.rng_train,
-                    &self.device,
-                )?;
-                self.pref = m;
+                let loss = train_in_place(&mut self.pref, &self.device, |m| {
+                    epoch_pairs(
+                        m,
+                        &mut self.pref_opt,
+                        &pairs,
+                        fit,
+                        &mut self.rng_train,
+                        &self.device,
+                    )
+                })?;
                 report.push("pref_loss", loss);
             }
             Task::Dialogue => self.evaluate_dialogue(&mut report)?,

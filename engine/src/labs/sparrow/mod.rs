@@ -37,7 +37,7 @@ use generate::{Context, Generator, pref_features, rater_prefers_first};
 use qa::{Outcome, Qa};
 use reader::{READER_DIM, RERANK_DIM, reader_features, rerank_all};
 use rm::{AucReport, RuleModels};
-use scorer::{Fit, Scorer, adam, epoch_binary, epoch_pairs};
+use scorer::{Fit, Scorer, adam, epoch_binary, epoch_pairs, train_in_place};
 use search::{Hit, SearchIndex};
 use text::Sparse;
 pub use view::SparrowView;

@@ -115,6 +115,20 @@ pub fn dense(rows: &[&Sparse], dim: usize, device: &Device) -> Tensor<2> {
     matrix(data, rows.len(), dim, device)
 }
 
+/// Runs one training pass `train` (such as [`epoch_binary`] or [`epoch_pairs`], which take the
+/// model by value because burn's optimiser step does) on the model stored in `slot`, putting
+/// the trained model back. Returns the pass's loss.
+pub fn train_in_place(
+    slot: &mut Scorer,
+    device: &Device,
+    train: impl FnOnce(Scorer) -> Result<(Scorer, f64), LabError>,
+) -> Result<f64, LabError> {
+    let model = std::mem::replace(slot, Scorer::new(1, &[], &mut Rng::new(0), device));
+    let (trained, loss) = train(model)?;
+    *slot = trained;
+    Ok(loss)
+}
+
 /// One epoch of logistic-regression training on `(x, y)` with example weights `w`; returns the
 /// trained model and the mean loss. `device` must be autodiff-enabled.
 #[allow(clippy::too_many_arguments)]
