@@ -23,6 +23,14 @@ fn net_mismatch() -> LabError {
 }
 
 impl FfLab {
+    /// The true labels of the training examples `batch`.
+    fn batch_labels(&self, batch: &[usize]) -> Vec<usize> {
+        batch
+            .iter()
+            .map(|&i| self.data.train.labels[i] as usize)
+            .collect()
+    }
+
     /// The batch's training images, each shifted at random by up to `jitter` pixels.
     pub(super) fn batch_images(&mut self, batch: &[usize]) -> Vec<Vec<f32>> {
         batch
@@ -56,10 +64,7 @@ impl FfLab {
         batch: &[usize],
         images: &[Vec<f32>],
     ) -> Result<Vec<usize>, LabError> {
-        let truths: Vec<usize> = batch
-            .iter()
-            .map(|&i| self.data.train.labels[i] as usize)
-            .collect();
+        let truths = self.batch_labels(batch);
         Ok(match self.cfg.negatives {
             Negatives::Uniform => truths
                 .iter()
@@ -205,10 +210,7 @@ impl FfLab {
         batch: &[usize],
         report: &mut StepReport,
     ) -> Result<(), LabError> {
-        let labels: Vec<usize> = batch
-            .iter()
-            .map(|&i| self.data.train.labels[i] as usize)
-            .collect();
+        let labels = self.batch_labels(batch);
         let Some((head, opt)) = self.readout.as_mut() else {
             return Ok(());
         };
@@ -242,10 +244,7 @@ impl FfLab {
     ) -> Result<(), LabError> {
         let b = batch.len();
         let wrong = self.wrong_labels(batch, images)?;
-        let mut labels: Vec<usize> = batch
-            .iter()
-            .map(|&i| self.data.train.labels[i] as usize)
-            .collect();
+        let mut labels = self.batch_labels(batch);
         labels.extend(&wrong);
         let with_label = |img: &Vec<f32>, l: usize| {
             let mut v = img.clone();
@@ -298,10 +297,7 @@ impl FfLab {
         lr: f64,
         report: &mut StepReport,
     ) -> Result<(), LabError> {
-        let labels: Vec<usize> = batch
-            .iter()
-            .map(|&i| self.data.train.labels[i] as usize)
-            .collect();
+        let labels = self.batch_labels(batch);
         let Some((net, opt)) = self.bp.as_mut() else {
             return Ok(());
         };
