@@ -157,11 +157,12 @@ impl TrainscopeApp {
         let Some(base) = self.current_preset() else {
             return Err(anyhow!("open a preset first"));
         };
-        let lines: Vec<String> = changes
+        // (line number, text) of every change; blank lines and `#` comments are skipped.
+        let lines: Vec<(usize, &str)> = changes
             .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(String::from)
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim()))
+            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
             .collect();
         if lines.is_empty() {
             return Err(anyhow!(
@@ -169,15 +170,12 @@ impl TrainscopeApp {
             ));
         }
         let mut variant = base.clone();
-        for (i, line) in changes.lines().enumerate() {
-            let l = line.trim();
-            if l.is_empty() || l.starts_with('#') {
-                continue;
-            }
+        for (n, l) in &lines {
             variant
                 .apply_set(l)
-                .map_err(|e| anyhow!("race changes, line {}: {e}", i + 1))?;
+                .map_err(|e| anyhow!("race changes, line {n}: {e}"))?;
         }
+        let lines: Vec<String> = lines.iter().map(|(_, l)| l.to_string()).collect();
         variant.title = format!("{} [B: {}]", base.title, lines.join(", "));
         self.open(base);
         let runner = self.spawn(&variant);
