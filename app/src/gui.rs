@@ -175,6 +175,11 @@ impl TrainscopeApp {
                 .apply_set(l)
                 .map_err(|e| anyhow!("race changes, line {n}: {e}"))?;
         }
+        if variant.config == base.config && variant.seed == base.seed {
+            return Err(anyhow!(
+                "these changes leave the preset as it is: run B would repeat run A step for step"
+            ));
+        }
         let lines: Vec<String> = lines.iter().map(|(_, l)| l.to_string()).collect();
         variant.title = format!("{} [B: {}]", base.title, lines.join(", "));
         self.open(base);

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use indicatif::MultiProgress;
 use trainscope_engine::{BackendChoice, Preset};
 
@@ -47,6 +47,9 @@ pub fn race(args: &RaceArgs) -> Result<serde_json::Value> {
     let mut pb = pa.clone();
     for s in &args.vary {
         pb.apply_set(s).with_context(|| format!("--vary {s}"))?;
+    }
+    if pb.config == pa.config && pb.seed == pa.seed {
+        bail!("--vary leaves the preset as it is: run B would repeat run A step for step");
     }
     let out = args
         .out

@@ -98,6 +98,9 @@ fn a_race_runs_a_variant_beside_the_run_and_compares_them() {
     assert!(format!("{err:#}").contains("line 2"), "{err:#}");
     assert!(app.race().is_none());
     assert!(app.start_race("  \n# only a comment").is_err());
+    // lr=0.003 is the preset's own value: B would repeat A.
+    let same = app.start_race("lr=0.003").expect_err("no-op change");
+    assert!(format!("{same:#}").contains("repeat run A"), "{same:#}");
 
     app.start_race("# faster\nlr=0.01").expect("race starts");
     let race = app.race().expect("race on");
