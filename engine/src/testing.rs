@@ -116,8 +116,16 @@ impl Lab for ToyLab {
 /// evaluation, and returns every step's report, the final report and the last view. Panics on
 /// any error, so it is for tests only.
 pub fn run_lab<L: Lab>(config: L::Config, steps: usize) -> (Vec<StepReport>, StepReport, L::View) {
-    let device = crate::Backend::cpu().device;
-    let mut lab = L::new(config, &device).unwrap_or_else(|e| panic!("lab builds: {e}"));
+    run_lab_on::<L>(config, steps, &crate::Backend::cpu().device)
+}
+
+/// Test helper: [`run_lab`] on a given device (the GPU comparison tests use it).
+pub fn run_lab_on<L: Lab>(
+    config: L::Config,
+    steps: usize,
+    device: &Device,
+) -> (Vec<StepReport>, StepReport, L::View) {
+    let mut lab = L::new(config, device).unwrap_or_else(|e| panic!("lab builds: {e}"));
     let reports = (0..steps)
         .map(|i| lab.step().unwrap_or_else(|e| panic!("step {i}: {e}")))
         .collect();
