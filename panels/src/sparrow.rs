@@ -166,13 +166,13 @@ fn evaluation(ui: &mut Ui, view: &SparrowView, store: &SeriesStore, settings: &P
             }
             Some(q) => {
                 ui.label(format!(
-                    "{} held-out questions, retrieval over all paragraphs. Always search at threshold {:.2}: answers {:.1}%, of which {:.1}% are supported (gold paragraph shown) and plausible (right yes/no). No search: answers {:.1}%, right {:.1}%, never supported. BM25 gold@1 {:.1}%, gold@5 {:.1}%, after re-ranking {:.1}%. Reader given the gold paragraph: {:.1}% right, {:.1}% on its most confident third.",
+                    "{} held-out questions, retrieval over all paragraphs. Always search, answering when the calibrated P(supported and plausible) is at least {:.2}: answers {:.1}%, of which {:.1}% are supported (gold paragraph shown) and plausible (right yes/no). No search, on as many questions (its most confident): right {:.1}% of {:.1}%, never supported. BM25 gold@1 {:.1}%, gold@5 {:.1}%, after re-ranking {:.1}%. Reader given the gold paragraph: {:.1}% right, {:.1}% on its most confident third.",
                     q.questions,
                     q.threshold,
                     100.0 * q.at_threshold.0,
                     100.0 * q.at_threshold.1,
-                    100.0 * q.no_search.0,
                     100.0 * q.no_search.1,
+                    100.0 * q.no_search.0,
                     100.0 * q.retrieval.0,
                     100.0 * q.retrieval.1,
                     100.0 * q.retrieval.2,

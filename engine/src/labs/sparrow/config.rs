@@ -18,6 +18,10 @@ pub struct SparrowConfig {
     pub corpus_limit: usize,
     /// Train on at most this many training questions (0 = all).
     pub train_questions: usize,
+    /// Share of the training questions (by gold paragraph) set aside as validation questions:
+    /// the re-ranker and reader do not train on them, and the confidence calibrator is fitted
+    /// on them (0 = no calibration: confidence is P(paragraph) x reader confidence).
+    pub val_share: f64,
     /// Evaluate on at most this many held-out questions (0 = all).
     pub eval_questions: usize,
     /// BM25 depth: the re-ranker chooses among this many hits.
@@ -32,7 +36,7 @@ pub struct SparrowConfig {
     pub reader_epochs: usize,
     /// Adam learning rate of the re-ranker and the reader.
     pub lr: f64,
-    /// Decline ("I'm not sure") when confidence = P(right paragraph) x P(right yes/no) is below.
+    /// Decline ("I'm not sure") when the calibrated P(supported and plausible) is below.
     pub threshold: f64,
     /// Rule-model training epochs.
     pub rm_epochs: usize,
@@ -65,14 +69,15 @@ impl Default for SparrowConfig {
             index_dir: String::new(),
             corpus_limit: 0,
             train_questions: 0,
+            val_share: 0.15,
             eval_questions: 0,
             k: 10,
             chunk: 1000,
             rerank_epochs: 4,
             rerank_hidden: vec![16],
             reader_epochs: 4,
-            lr: 0.01,
-            threshold: 0.65,
+            lr: 0.003,
+            threshold: 0.4,
             rm_epochs: 40,
             rm_hidden: Vec::new(),
             label_budgets: vec![4, 8, 16, 0],
@@ -110,6 +115,9 @@ impl SparrowConfig {
         }
         if !(self.lr > 0.0 && self.lr < 1.0) {
             return Err(LabError::config("lr", "must be in (0, 1)"));
+        }
+        if !(0.0..=0.5).contains(&self.val_share) {
+            return Err(LabError::config("val_share", "must be in [0, 0.5]"));
         }
         if !(0.0..=1.0).contains(&self.threshold) {
             return Err(LabError::config("threshold", "must be in [0, 1]"));

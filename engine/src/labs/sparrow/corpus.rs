@@ -157,6 +157,15 @@ pub fn is_held_out(paragraph_text: &str) -> bool {
     (fnv1a(paragraph_text.as_bytes()) as f64 / u64::MAX as f64) >= 1.0 - HELD_OUT_SHARE
 }
 
+/// The validation rule, within the training split: a question is a validation question when
+/// its gold paragraph's salted hash falls in the top `share` of the range. The salt makes this
+/// split independent of the held-out one, and whole paragraphs go one way, so validation
+/// paragraphs are unseen by the models calibrated on them.
+pub fn is_validation(paragraph_text: &str, share: f64) -> bool {
+    let h = fnv1a(format!("validation|{paragraph_text}").as_bytes());
+    (h as f64 / u64::MAX as f64) >= 1.0 - share
+}
+
 fn gunzip(name: &str, bytes: &[u8]) -> Result<String, LabError> {
     let mut s = String::new();
     GzDecoder::new(bytes)

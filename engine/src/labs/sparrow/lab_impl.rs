@@ -43,10 +43,14 @@ impl Lab for SparrowLab {
         } else {
             (full, train_ids, eval_ids)
         };
+        let (val_q, train_q): (Vec<usize>, Vec<usize>) = train_q.into_iter().partition(|&q| {
+            corpus::is_validation(&corpus.paragraphs[corpus.questions[q].gold].text, cfg.val_share)
+        });
         let mut tasks = vec![Task::Index];
         tasks.extend((0..Self::n_chunks(train_q.len(), cfg.chunk)).map(Task::RetrieveTrain));
         tasks.extend((0..cfg.rerank_epochs).map(Task::Rerank));
         tasks.extend((0..cfg.reader_epochs).map(Task::Reader));
+        tasks.extend((0..Self::n_chunks(val_q.len(), cfg.chunk)).map(Task::Validate));
         tasks.extend((0..Self::n_chunks(eval_q.len(), cfg.chunk)).map(Task::EvalQa));
         tasks.push(Task::RuleModels);
         tasks.extend((0..cfg.label_budgets.len()).map(Task::Budget));
@@ -57,6 +61,7 @@ impl Lab for SparrowLab {
         let qa = Qa {
             reranker: Scorer::new(RERANK_DIM, &cfg.rerank_hidden, &mut init, &device),
             reader: Scorer::new(READER_DIM, &[], &mut init, &device),
+            calibrator: None,
         };
         let pref = Scorer::new(generate::PREF_DIM, &[], &mut init, &device);
         Ok(SparrowLab {
@@ -67,6 +72,7 @@ impl Lab for SparrowLab {
             corpus,
             dialogue,
             train_q,
+            val_q,
             eval_q,
             tasks,
             next: 0,
@@ -78,6 +84,7 @@ impl Lab for SparrowLab {
             rerank_opt: adam(),
             reader_opt: adam(),
             outcomes: Vec::new(),
+            val_outcomes: Vec::new(),
             rm: None,
             auc: None,
             budgets: Vec::new(),
@@ -191,6 +198,19 @@ impl Lab for SparrowLab {
                     )
                 })?;
                 report.push("reader_loss", loss);
+            }
+            Task::Validate(c) => {
+                let lo = c * self.cfg.chunk;
+                let hi = (lo + self.cfg.chunk).min(self.val_q.len());
+                for i in lo..hi {
+                    let q = &self.corpus.questions[self.val_q[i]];
+                    let hits = self.index()?.search(&q.text, self.cfg.k)?;
+                    let o = qa::outcome(&self.qa, &self.corpus, q, &hits)?;
+                    self.val_outcomes.push(o);
+                }
+                if self.val_outcomes.len() == self.val_q.len() {
+                    self.calibrate(&mut report);
+                }
             }
             Task::EvalQa(c) => {
                 let lo = c * self.cfg.chunk;
@@ -341,7 +361,7 @@ impl Lab for SparrowLab {
             KnobSpec::float(
                 "threshold",
                 "decline threshold",
-                "Answer only when P(right paragraph) x P(right yes/no) reaches this.",
+                "Answer only when the calibrated P(supported and plausible) reaches this.",
                 0.0,
                 1.0,
                 false,
@@ -405,6 +425,8 @@ impl Lab for SparrowLab {
             serde_json::json!({
                 "coverage_curve": curve,
                 "held_out_outcomes": self.outcomes,
+                "validation_outcomes": self.val_outcomes,
+                "calibrator": self.qa.calibrator,
                 "auc": self.auc,
                 "auc_vs_labels": self.budgets,
                 "systems": self.systems,
@@ -435,15 +457,9 @@ impl SparrowLab {
         let (cov, sp) = qa::at_threshold(o, self.cfg.threshold as f32);
         report.push("coverage", cov);
         report.push("sp_rate", sp);
-        let closed: Vec<&Outcome> = o
-            .iter()
-            .filter(|x| x.closed_conf >= self.cfg.threshold as f32)
-            .collect();
-        report.push("coverage_no_search", closed.len() as f64 / n);
-        report.push(
-            "plausible_no_search",
-            closed.iter().filter(|x| x.closed_right).count() as f64 / closed.len().max(1) as f64,
-        );
+        let (cov_closed, right_closed) = qa::no_search_at(o, cov);
+        report.push("coverage_no_search", cov_closed);
+        report.push("plausible_no_search", right_closed);
         report.push(
             "yes_share_held_out",
             self.eval_q
@@ -451,6 +467,34 @@ impl SparrowLab {
                 .filter(|&&q| self.corpus.questions[q].answer)
                 .count() as f64
                 / n,
+        );
+    }
+
+    /// Fits the confidence calibrator on the validation outcomes, re-scores them with it, and
+    /// reports the validation coverage and supported-and-plausible rate at the threshold: the
+    /// numbers to choose a threshold by, since held-out ones must not be.
+    fn calibrate(&mut self, report: &mut StepReport) {
+        let data: Vec<(calibrate::Signals, bool)> = self
+            .val_outcomes
+            .iter()
+            .map(|o| (o.signals, o.supported && o.plausible))
+            .collect();
+        self.qa.calibrator = calibrate::Calibrator::fit(&data, 1.0);
+        for o in &mut self.val_outcomes {
+            o.confidence = self.qa.confidence(&o.signals);
+        }
+        let v = &self.val_outcomes;
+        let (cov, sp) = qa::at_threshold(v, self.cfg.threshold as f32);
+        report.push("val_questions", v.len() as f64);
+        report.push("val_coverage", cov);
+        report.push("val_sp_rate", sp);
+        if let Some(third) = qa::curve(v, 3).first() {
+            report.push("val_sp_rate_top_third", third.sp_rate);
+            report.push("val_threshold_top_third", third.threshold as f64);
+        }
+        report.push(
+            "calibrated",
+            f64::from(u8::from(self.qa.calibrator.is_some())),
         );
     }
 

@@ -6,6 +6,7 @@
 //! The candidate generator is a stand-in for the dialogue language model (see [`generate`]);
 //! everything else is learned and measured.
 
+pub mod calibrate;
 pub mod chat;
 pub mod config;
 pub mod corpus;
@@ -49,6 +50,7 @@ enum Task {
     RetrieveTrain(usize),
     Rerank(usize),
     Reader(usize),
+    Validate(usize),
     EvalQa(usize),
     RuleModels,
     Budget(usize),
@@ -64,6 +66,10 @@ impl Task {
             Task::RetrieveTrain(c) => format!("searching for training questions (chunk {})", c + 1),
             Task::Rerank(e) => format!("training the re-ranker (epoch {})", e + 1),
             Task::Reader(e) => format!("training the reader (epoch {})", e + 1),
+            Task::Validate(c) => format!(
+                "calibrating confidence on validation questions (chunk {})",
+                c + 1
+            ),
             Task::EvalQa(c) => format!("answering held-out questions (chunk {})", c + 1),
             Task::RuleModels => "training the rule models".into(),
             Task::Budget(i) => format!("rule models on fewer labels ({})", i + 1),
@@ -82,6 +88,9 @@ pub struct SparrowLab {
     corpus: Arc<Corpus>,
     dialogue: Dialogue,
     train_q: Vec<usize>,
+    /// Training-split questions set aside (by gold paragraph) to calibrate confidence: the
+    /// re-ranker and reader never train on them.
+    val_q: Vec<usize>,
     eval_q: Vec<usize>,
     tasks: Vec<Task>,
     next: usize,
@@ -94,6 +103,7 @@ pub struct SparrowLab {
     reader_opt: ModuleOptimizer,
     rng_train: Rng,
     outcomes: Vec<Outcome>,
+    val_outcomes: Vec<Outcome>,
     rm: Option<RuleModels>,
     auc: Option<AucReport>,
     budgets: Vec<(usize, [f64; 3])>,

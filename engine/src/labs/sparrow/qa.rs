@@ -1,6 +1,7 @@
 //! Question answering with evidence: BM25 retrieval, the learned re-ranker, the yes/no reader,
 //! the decline threshold, and the held-out coverage vs supported-and-plausible curve.
 
+use super::calibrate::{Calibrator, Signals};
 use super::corpus::{Corpus, Paragraph, Question};
 use super::reader::{extractive_answer, is_yes_no, reader_features, rerank_all};
 use super::scorer::Scorer;
@@ -14,6 +15,9 @@ pub struct Qa {
     pub reranker: Scorer,
     /// P(yes | question, paragraph).
     pub reader: Scorer,
+    /// P(supported and plausible) from the two, fitted on validation questions; until it is
+    /// fitted, confidence is P(paragraph) x reader confidence.
+    pub calibrator: Option<Calibrator>,
 }
 
 /// What the answerer made of one question given its BM25 hits.
@@ -25,7 +29,10 @@ pub struct Reading {
     pub p_retrieval: f32,
     /// Reader probability of "yes".
     pub p_yes: f32,
-    /// Overall confidence: `p_retrieval * max(p_yes, 1 - p_yes)`.
+    /// Everything the confidence is computed from.
+    pub signals: Signals,
+    /// Overall confidence: the calibrated P(supported and plausible), or
+    /// `p_retrieval * max(p_yes, 1 - p_yes)` before calibration.
     pub confidence: f32,
 }
 
@@ -49,12 +56,21 @@ pub struct Answer {
 impl Qa {
     /// Reads the best of `hits` for `question`.
     pub fn read(&self, corpus: &Corpus, question: &str, hits: &[Hit]) -> Result<Reading, LabError> {
+        let p_yes_closed = self.closed_book(question)?;
         if hits.is_empty() {
-            let p_yes = self.closed_book(question)?;
             return Ok(Reading {
                 paragraph: None,
                 p_retrieval: 0.0,
-                p_yes,
+                p_yes: p_yes_closed,
+                signals: Signals {
+                    p_retrieval: 0.0,
+                    p_second: 0.0,
+                    p_yes: p_yes_closed,
+                    p_yes_closed,
+                    bm25_rank: 0,
+                    same_article: 0,
+                    bm25_rel: 0.0,
+                },
                 confidence: 0.0,
             });
         }
@@ -70,12 +86,40 @@ impl Qa {
         let rf = reader_features(question, Some(&corpus.paragraphs[id]));
         let p_yes = self.reader.probs(&[&rf])?[0];
         let p_ret = probs[best];
+        let p_second = probs
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != best)
+            .map(|(_, &p)| p)
+            .fold(0.0, f32::max);
+        let title = &corpus.paragraphs[id].title;
+        let signals = Signals {
+            p_retrieval: p_ret,
+            p_second,
+            p_yes,
+            p_yes_closed,
+            bm25_rank: best,
+            same_article: hits
+                .iter()
+                .filter(|h| h.id != id && corpus.paragraphs[h.id].title == *title)
+                .count(),
+            bm25_rel: hits[best].score / hits[0].score.max(1e-6),
+        };
         Ok(Reading {
             paragraph: Some(id),
             p_retrieval: p_ret,
             p_yes,
-            confidence: p_ret * p_yes.max(1.0 - p_yes),
+            signals,
+            confidence: self.confidence(&signals),
         })
+    }
+
+    /// The confidence of an answer with these signals.
+    pub fn confidence(&self, s: &Signals) -> f32 {
+        match &self.calibrator {
+            Some(c) => c.prob(s),
+            None => s.raw(),
+        }
     }
 
     /// P(yes) from the question alone (no search).
@@ -156,6 +200,8 @@ impl Qa {
 pub struct Outcome {
     /// Confidence of the answer.
     pub confidence: f32,
+    /// What the confidence was computed from (for refitting the calibrator).
+    pub signals: Signals,
     /// Re-ranker probability of the chosen paragraph.
     pub p_retrieval: f32,
     /// Reader confidence on the chosen paragraph, `max(p, 1 - p)`.
@@ -184,9 +230,10 @@ pub fn outcome(qa: &Qa, corpus: &Corpus, q: &Question, hits: &[Hit]) -> Result<O
     let gold_p = qa
         .reader
         .probs(&[&reader_features(&q.text, Some(&corpus.paragraphs[q.gold]))])?[0];
-    let closed = qa.closed_book(&q.text)?;
+    let closed = r.signals.p_yes_closed;
     Ok(Outcome {
         confidence: r.confidence,
+        signals: r.signals,
         p_retrieval: r.p_retrieval,
         reader_conf: r.p_yes.max(1.0 - r.p_yes),
         supported: r.paragraph == Some(q.gold),
@@ -231,6 +278,20 @@ pub fn curve(outcomes: &[Outcome], steps: usize) -> Vec<CurvePoint> {
             })
         })
         .collect()
+}
+
+/// The no-search agent at the same coverage as another: it answers the `coverage` share of
+/// questions where its closed-book confidence is highest. Returns (coverage, share right among
+/// answered); none of its answers is supported, as it shows no evidence.
+pub fn no_search_at(outcomes: &[Outcome], coverage: f64) -> (f64, f64) {
+    let mut by_conf: Vec<&Outcome> = outcomes.iter().collect();
+    by_conf.sort_by(|a, b| b.closed_conf.total_cmp(&a.closed_conf));
+    let m = ((coverage * outcomes.len() as f64).round() as usize).min(outcomes.len());
+    let right = by_conf.iter().take(m).filter(|o| o.closed_right).count();
+    (
+        m as f64 / outcomes.len().max(1) as f64,
+        right as f64 / m.max(1) as f64,
+    )
 }
 
 /// Coverage and supported-and-plausible rate when answering at confidence >= `threshold`.

@@ -30,7 +30,8 @@ pub struct QaSummary {
     pub at_threshold: (f64, f64),
     /// The current threshold.
     pub threshold: f64,
-    /// Coverage and plausible (right) rate without search at the current threshold.
+    /// Coverage and plausible (right) rate without search, answering as many questions as
+    /// always-search does at the current threshold (its most confident ones).
     pub no_search: (f64, f64),
     /// BM25 ranks the gold paragraph first / in its top 5; the re-ranker's pick is gold.
     pub retrieval: (f64, f64, f64),
@@ -76,7 +77,6 @@ impl SparrowLab {
                 let share =
                     |f: &dyn Fn(&qa::Outcome) -> bool| o.iter().filter(|x| f(x)).count() as f64 / n;
                 let t = self.cfg.threshold as f32;
-                let closed: Vec<&qa::Outcome> = o.iter().filter(|x| x.closed_conf >= t).collect();
                 let mut by_conf: Vec<&qa::Outcome> = o.iter().collect();
                 by_conf.sort_by(|a, b| b.reader_gold_conf.total_cmp(&a.reader_gold_conf));
                 let third = (by_conf.len() / 3).max(1);
@@ -85,11 +85,7 @@ impl SparrowLab {
                     curve: qa::curve(o, 20),
                     at_threshold: qa::at_threshold(o, t),
                     threshold: self.cfg.threshold,
-                    no_search: (
-                        closed.len() as f64 / n,
-                        closed.iter().filter(|x| x.closed_right).count() as f64
-                            / closed.len().max(1) as f64,
-                    ),
+                    no_search: qa::no_search_at(o, qa::at_threshold(o, t).0),
                     retrieval: (
                         share(&|x| x.bm25_top1),
                         share(&|x| x.bm25_top5),
