@@ -17,6 +17,8 @@ impl Lab for SparrowLab {
         };
         let full = corpus::embedded()?;
         let dialogue = Dialogue::embedded()?;
+        // Before any training, so that the user's earlier judgements count.
+        let feedback = feedback::Feedback::load(&cfg.feedback_file, &dialogue.rules)?;
         let root = Rng::new(cfg.seed);
         let take = |held: bool, limit: usize| -> Vec<usize> {
             let ids: Vec<usize> = (0..full.questions.len())
@@ -89,6 +91,7 @@ impl Lab for SparrowLab {
             samples: Vec::new(),
             asked: Vec::new(),
             last_loss: Vec::new(),
+            feedback,
         })
     }
 
@@ -217,13 +220,14 @@ impl Lab for SparrowLab {
                 let mut rng = self.root.fork(3);
                 let rm = RuleModels::train(
                     &self.dialogue.rules,
-                    &train.iter().collect::<Vec<_>>(),
+                    &self.feedback.with_user(&train),
                     fit,
                     &self.cfg.rm_hidden,
                     &mut rng,
                     &self.device,
                 )?;
                 let auc = rm.auc(&self.dialogue.rules, &held.iter().collect::<Vec<_>>())?;
+                self.feedback_after_rule_models(auc.pooled[0], &mut report);
                 report.push("auc_rule_conditional", auc.pooled[0]);
                 report.push("auc_per_rule", auc.pooled[1]);
                 report.push("auc_general", auc.pooled[2]);
@@ -347,10 +351,32 @@ impl Lab for SparrowLab {
                 false,
                 self.cfg.threshold,
             ),
+            KnobSpec {
+                name: "mark".into(),
+                label: "mark a candidate".into(),
+                help: "TURN CANDIDATE RULE_ID violates|complies, e.g. `0 3 medical violates` \
+                       (turn 0 = your newest question; or use the Chat tab's buttons). The rule \
+                       model retrains on it at once."
+                    .into(),
+                kind: KnobKind::Text { max_len: 200 },
+                value: KnobValue::Text(String::new()),
+            },
+            KnobSpec {
+                name: "prefer".into(),
+                label: "prefer a candidate".into(),
+                help: "TURN WINNER LOSER, e.g. `0 2 5` (in your newest question, candidate 2 is \
+                       better than 5; or use the Chat tab). The preference model retrains on it."
+                    .into(),
+                kind: KnobKind::Text { max_len: 200 },
+                value: KnobValue::Text(String::new()),
+            },
         ]
     }
 
     fn set_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError> {
+        if knob == "mark" || knob == "prefer" {
+            return self.feedback_knob(knob, value);
+        }
         if knob == "question" {
             let (KnobValue::Text(q) | KnobValue::Choice(q)) = value else {
                 return Err(LabError::Knob(knob.into(), "expected text".into()));
@@ -409,8 +435,14 @@ impl Lab for SparrowLab {
                 "auc_vs_labels": self.budgets,
                 "systems": self.systems,
                 "rules": self.dialogue.rules.iter().map(|r| &r.id).collect::<Vec<_>>(),
+                // The user's own judgements and preferences, so `--out` keeps their work.
+                "user_feedback": self.feedback.records(),
             }),
         )]
+    }
+
+    fn take_knob_metrics(&mut self) -> StepReport {
+        self.take_feedback_metrics()
     }
 }
 
@@ -497,6 +529,7 @@ impl SparrowLab {
         report.push("pref_comparisons", pairs.len() as f64);
         self.pref_feats = feats;
         self.pref_pairs = pairs;
+        self.feedback_after_pref_data(report);
         Ok(())
     }
 

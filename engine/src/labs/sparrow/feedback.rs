@@ -1,0 +1,587 @@
+//! The user's own feedback joins training. In the Chat tab a user marks a candidate of one of
+//! their asked turns as breaking (or keeping) a rule, or prefers one candidate to another. Each
+//! such item is added to the user's data (and appended to `feedback_file` when one is set),
+//! then the reward models retrain at once and every asked turn is re-scored, so the user sees
+//! the table, and perhaps the winner, change. `set_knob` runs on the runner's worker thread, so
+//! the retraining happens in the background: the GUI keeps drawing meanwhile.
+//!
+//! Knob texts (turn = index in the view's asked turns, newest first; candidate = row):
+//! - `mark`: `"TURN CANDIDATE RULE_ID violates|complies"`;
+//! - `prefer`: `"TURN WINNER LOSER"`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::SparrowLab;
+use super::chat::{ChatTurn, Scored, top_rules};
+use super::dialogue::{Judgement, Rule};
+use super::generate::pref_features_of;
+use super::rm::{judge_features, roc_auc};
+use super::scorer::{Fit, adam, epoch_binary, epoch_pairs, train_in_place};
+use super::text::Sparse;
+use crate::error::LabError;
+use crate::lab::{KnobValue, StepReport};
+
+/// How much one user item counts against one authored item. A user's handful of labels would
+/// vanish among the ~2,000 authored judgements (and ~3,000 simulated comparisons) at weight 1;
+/// at 5 a few clicks visibly move the model while the authored data still dominates. Live
+/// retraining weights each user item by this in the loss; the initial training, which has no
+/// per-example weights, repeats each loaded user item this many times instead.
+pub const USER_WEIGHT: usize = 5;
+
+/// Epochs of the live warm-start retrain of the rule-conditional model.
+pub const LIVE_RULE_EPOCHS: usize = 3;
+
+/// Epochs of the live warm-start retrain of the preference model.
+pub const LIVE_PREF_EPOCHS: usize = 2;
+
+/// Adam learning rate of the live rule-model retrain. Lower than the initial training's 0.01:
+/// a fresh Adam's first steps move every touched weight by about the learning rate, which at
+/// 0.01 shakes a trained model more than a few new labels justify.
+pub const LIVE_RULE_LR: f64 = 0.003;
+
+/// Seed stream of the live retrains (offset by how many user items there are, so each retrain
+/// shuffles differently but the same clicks always give the same models).
+const LIVE_STREAM: u64 = 0xfeed_0000;
+
+/// One candidate of a user preference: what the preference model reads of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Side {
+    /// The agent turn.
+    pub text: String,
+    /// Whether it searched (showed evidence).
+    pub searched: bool,
+    /// Reader confidence.
+    pub reader_conf: f32,
+    /// Re-ranker probability of its evidence.
+    pub p_retrieval: f32,
+}
+
+/// One item of the user's feedback; one JSON line of `feedback_file`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    /// The agent turn `agent` after `user` breaks (or keeps) rule `rule` (its id).
+    Judgement {
+        /// Rule id.
+        rule: String,
+        /// The user turn.
+        user: String,
+        /// The agent turn.
+        agent: String,
+        /// Breaks the rule (true) or keeps it (false).
+        violates: bool,
+    },
+    /// After `user`, the user prefers `winner` to `loser`.
+    Preference {
+        /// The user turn.
+        user: String,
+        /// The preferred candidate.
+        winner: Side,
+        /// The other one.
+        loser: Side,
+    },
+}
+
+/// What the Chat tab shows of the user's contribution.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedbackSummary {
+    /// Rule judgements so far (loaded and new).
+    pub judgements: usize,
+    /// Preferences so far (loaded and new).
+    pub preferences: usize,
+    /// What the last retrain did (empty before the first).
+    pub status: String,
+    /// Where they are saved (empty = memory only).
+    pub file: String,
+}
+
+/// Features of the authored judgements, computed once on the first live retrain.
+struct Cache {
+    train_x: Vec<Sparse>,
+    train_y: Vec<f32>,
+    held_x: Vec<Sparse>,
+    held_y: Vec<bool>,
+}
+
+/// The user's feedback and the live-retraining state.
+#[derive(Default)]
+pub struct Feedback {
+    file: Option<PathBuf>,
+    records: Vec<Record>,
+    judgements: Vec<Judgement>,
+    pairs: Vec<(Sparse, Sparse)>,
+    status: String,
+    pending: StepReport,
+    live_auc: f64,
+    sim_pairs: usize,
+    cache: Option<Cache>,
+}
+
+fn to_judgement(rule: usize, user: &str, agent: &str, violates: bool) -> Judgement {
+    Judgement {
+        rule,
+        user: user.to_string(),
+        agent: agent.to_string(),
+        violates,
+        held_out: false,
+        // Not from an authored template group.
+        group: usize::MAX,
+    }
+}
+
+fn side_features(user: &str, s: &Side) -> Sparse {
+    pref_features_of(user, &s.text, s.searched, s.reader_conf, s.p_retrieval)
+}
+
+impl Feedback {
+    /// Loads earlier feedback from `path` (JSON lines; `""` = none, memory only). A missing
+    /// file is fine (it is created on the first new item); a malformed line is an error that
+    /// names the file and the line.
+    pub fn load(path: &str, rules: &[Rule]) -> Result<Feedback, LabError> {
+        let mut fb = Feedback::default();
+        if path.is_empty() {
+            return Ok(fb);
+        }
+        let p = PathBuf::from(path);
+        fb.file = Some(p.clone());
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(fb),
+            Err(e) => return Err(LabError::data(path, e.to_string())),
+        };
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let at = |m: String| LabError::data(format!("{path} line {}", i + 1), m);
+            let rec: Record = serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
+            fb.add(rec, rules).map_err(at)?;
+        }
+        Ok(fb)
+    }
+
+    /// Adds one record to the in-memory data.
+    fn add(&mut self, rec: Record, rules: &[Rule]) -> Result<(), String> {
+        match &rec {
+            Record::Judgement {
+                rule,
+                user,
+                agent,
+                violates,
+            } => {
+                let r = rules
+                    .iter()
+                    .position(|x| x.id == *rule)
+                    .ok_or_else(|| format!("no rule with id `{rule}`"))?;
+                self.judgements
+                    .push(to_judgement(r, user, agent, *violates));
+            }
+            Record::Preference {
+                user,
+                winner,
+                loser,
+            } => self
+                .pairs
+                .push((side_features(user, winner), side_features(user, loser))),
+        }
+        self.records.push(rec);
+        Ok(())
+    }
+
+    /// Appends one record to the feedback file, if there is one.
+    fn append(&self, rec: &Record) -> Result<(), LabError> {
+        let Some(p) = &self.file else {
+            return Ok(());
+        };
+        let name = p.display().to_string();
+        let line = serde_json::to_string(rec).map_err(|e| LabError::data(&name, e.to_string()))?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .map_err(|e| LabError::data(&name, e.to_string()))?;
+        writeln!(f, "{line}").map_err(|e| LabError::data(&name, e.to_string()))
+    }
+
+    /// The training judgements with the user's added, each user item [`USER_WEIGHT`] times
+    /// (the initial rule-model training has no per-example weights).
+    pub fn with_user<'a>(&'a self, train: &'a [Judgement]) -> Vec<&'a Judgement> {
+        let mut out: Vec<&Judgement> = train.iter().collect();
+        for j in &self.judgements {
+            out.extend(std::iter::repeat_n(j, USER_WEIGHT));
+        }
+        out
+    }
+
+    /// Every record, in the order given (for `artifacts`).
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// Counts and the last retrain's result, for the view.
+    pub fn summary(&self) -> FeedbackSummary {
+        FeedbackSummary {
+            judgements: self.judgements.len(),
+            preferences: self.pairs.len(),
+            status: self.status.clone(),
+            file: self
+                .file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn push_counts(&self, report: &mut StepReport) {
+        report.push("user_judgements", self.judgements.len() as f64);
+        report.push("user_preferences", self.pairs.len() as f64);
+        report.push("auc_rule_conditional_live", self.live_auc);
+    }
+}
+
+/// Parses a candidate index of `turn`.
+fn index(word: &str, what: &str, n: usize) -> Result<usize, String> {
+    let i: usize = word
+        .parse()
+        .map_err(|_| format!("{what} must be a whole number, not `{word}`"))?;
+    if i >= n {
+        return Err(format!(
+            "{what} {i} does not exist (there are {n}: 0 to {})",
+            n.saturating_sub(1)
+        ));
+    }
+    Ok(i)
+}
+
+/// Parses `"TURN CANDIDATE RULE_ID violates|complies"` against the asked turns.
+pub fn parse_mark(
+    text: &str,
+    asked: &[ChatTurn],
+    rules: &[Rule],
+) -> Result<(usize, usize, usize, bool), String> {
+    let w: Vec<&str> = text.split_whitespace().collect();
+    if w.len() != 4 {
+        return Err(format!(
+            "expected `TURN CANDIDATE RULE_ID violates|complies` (e.g. `0 3 medical violates`), \
+             got `{text}`"
+        ));
+    }
+    let (turn, cand) = turn_and_candidate(w[0], w[1], asked)?;
+    let rule = rules.iter().position(|r| r.id == w[2]).ok_or_else(|| {
+        let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+        format!(
+            "no rule with id `{}`; the ids are: {}",
+            w[2],
+            ids.join(", ")
+        )
+    })?;
+    let violates = match w[3] {
+        "violates" => true,
+        "complies" => false,
+        other => {
+            return Err(format!(
+                "the last word must be `violates` or `complies`, not `{other}`"
+            ));
+        }
+    };
+    Ok((turn, cand, rule, violates))
+}
+
+/// Parses `"TURN WINNER LOSER"` against the asked turns.
+pub fn parse_prefer(text: &str, asked: &[ChatTurn]) -> Result<(usize, usize, usize), String> {
+    let w: Vec<&str> = text.split_whitespace().collect();
+    if w.len() != 3 {
+        return Err(format!(
+            "expected `TURN WINNER LOSER` (e.g. `0 2 5`: in turn 0, candidate 2 is better than \
+             candidate 5), got `{text}`"
+        ));
+    }
+    let (turn, win) = turn_and_candidate(w[0], w[1], asked)?;
+    let lose = index(w[2], "candidate", asked[turn].candidates.len())?;
+    if win == lose {
+        return Err("prefer one candidate to a different one".into());
+    }
+    Ok((turn, win, lose))
+}
+
+fn turn_and_candidate(t: &str, c: &str, asked: &[ChatTurn]) -> Result<(usize, usize), String> {
+    if asked.is_empty() {
+        return Err("ask a question first: there is no asked turn to judge".into());
+    }
+    let turn = index(t, "turn", asked.len())?;
+    let cand = index(c, "candidate", asked[turn].candidates.len())?;
+    Ok((turn, cand))
+}
+
+impl SparrowLab {
+    /// The `mark` and `prefer` knobs: parse, record, retrain, re-score.
+    pub(super) fn feedback_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError> {
+        let bad = |m: String| LabError::Knob(knob.to_string(), m);
+        let (KnobValue::Text(text) | KnobValue::Choice(text)) = value else {
+            return Err(bad("expected text".into()));
+        };
+        if !self.trained() {
+            return Err(bad(
+                "the agent is still training; judge its answers once the run is done".into(),
+            ));
+        }
+        let started = std::time::Instant::now();
+        let status = if knob == "mark" {
+            let (turn, cand, rule, violates) =
+                parse_mark(&text, &self.asked, &self.dialogue.rules).map_err(bad)?;
+            let t = &self.asked[turn];
+            let rec = Record::Judgement {
+                rule: self.dialogue.rules[rule].id.clone(),
+                user: t.user.clone(),
+                agent: t.candidates[cand].text.clone(),
+                violates,
+            };
+            self.feedback.append(&rec)?;
+            self.feedback.add(rec, &self.dialogue.rules).map_err(bad)?;
+            let (before, after) = self.retrain_rules()?;
+            self.rescore_asked()?;
+            format!("rule model retrained, held-out AUC {before:.3} -> {after:.3}")
+        } else {
+            let (turn, win, lose) = parse_prefer(&text, &self.asked).map_err(bad)?;
+            let t = &self.asked[turn];
+            let side = |i: usize| {
+                let r = &t.candidates[i];
+                Side {
+                    text: r.text.clone(),
+                    searched: r.search.is_some(),
+                    reader_conf: r.reader_conf,
+                    p_retrieval: r.p_retrieval,
+                }
+            };
+            let before = t.candidates[win].preference - t.candidates[lose].preference;
+            let rec = Record::Preference {
+                user: t.user.clone(),
+                winner: side(win),
+                loser: side(lose),
+            };
+            self.feedback.append(&rec)?;
+            self.feedback.add(rec, &self.dialogue.rules).map_err(bad)?;
+            self.retrain_preference()?;
+            self.rescore_asked()?;
+            let t = &self.asked[turn];
+            let after = t.candidates[win].preference - t.candidates[lose].preference;
+            format!(
+                "preference model retrained, candidate {win} minus {lose}: {before:+.2} -> {after:+.2}"
+            )
+        };
+        let s = self.feedback.summary();
+        self.feedback.status = format!(
+            "{} rule judgements, {} preferences; {status} (in {:.1} s)",
+            s.judgements,
+            s.preferences,
+            started.elapsed().as_secs_f64()
+        );
+        let mut report = std::mem::take(&mut self.feedback.pending);
+        self.feedback.push_counts(&mut report);
+        self.feedback.pending = report;
+        Ok(())
+    }
+
+    /// Hands over the metrics of the feedback knobs since the last call.
+    pub(super) fn take_feedback_metrics(&mut self) -> StepReport {
+        std::mem::take(&mut self.feedback.pending)
+    }
+
+    /// After the initial rule-model training: the live AUC starts at the trained model's, and
+    /// the counts of loaded user items are reported.
+    pub(super) fn feedback_after_rule_models(&mut self, auc: f64, report: &mut StepReport) {
+        self.feedback.live_auc = auc;
+        report.push("user_judgements", self.feedback.judgements.len() as f64);
+        report.push("auc_rule_conditional_live", auc);
+    }
+
+    /// After the simulated comparisons are collected: the user's loaded preferences join them,
+    /// each [`USER_WEIGHT`] times.
+    pub(super) fn feedback_after_pref_data(&mut self, report: &mut StepReport) {
+        self.feedback.sim_pairs = self.pref_pairs.len();
+        for (w, l) in &self.feedback.pairs {
+            let i = self.pref_feats.len();
+            self.pref_feats.push(w.clone());
+            self.pref_feats.push(l.clone());
+            self.pref_pairs
+                .extend(std::iter::repeat_n((i, i + 1), USER_WEIGHT));
+        }
+        report.push("user_preferences", self.feedback.pairs.len() as f64);
+    }
+
+    fn ensure_cache(&mut self) {
+        if self.feedback.cache.is_some() {
+            return;
+        }
+        let rules = &self.dialogue.rules;
+        let feats = |js: &[Judgement]| -> Vec<Sparse> {
+            js.iter()
+                .map(|j| judge_features(Some(&rules[j.rule]), &j.user, &j.agent))
+                .collect()
+        };
+        let train = self.judgements(false);
+        let held = self.judgements(true);
+        self.feedback.cache = Some(Cache {
+            train_x: feats(&train),
+            train_y: train
+                .iter()
+                .map(|j| f32::from(u8::from(j.violates)))
+                .collect(),
+            held_x: feats(&held),
+            held_y: held.iter().map(|j| j.violates).collect(),
+        });
+    }
+
+    /// Held-out pooled ROC AUC of the current rule-conditional model.
+    fn live_auc(&self) -> Result<f64, LabError> {
+        let (Some(rm), Some(c)) = (self.rm.as_ref(), self.feedback.cache.as_ref()) else {
+            return Err(LabError::compute("rule models missing"));
+        };
+        let p = rm.conditional.probs(&c.held_x.iter().collect::<Vec<_>>())?;
+        Ok(roc_auc(&p, &c.held_y))
+    }
+
+    /// Warm-start retrain of the rule-conditional model (the one the re-ranker uses) on the
+    /// authored training judgements plus the user's, each user item weighted [`USER_WEIGHT`]
+    /// times; the per-rule and general classifiers only serve the AUC comparison and keep
+    /// their initial training. Returns the held-out AUC before and after.
+    fn retrain_rules(&mut self) -> Result<(f64, f64), LabError> {
+        self.ensure_cache();
+        let before = self.live_auc()?;
+        let rules = &self.dialogue.rules;
+        let user_x: Vec<Sparse> = self
+            .feedback
+            .judgements
+            .iter()
+            .map(|j| judge_features(Some(&rules[j.rule]), &j.user, &j.agent))
+            .collect();
+        let (Some(rm), Some(c)) = (self.rm.as_mut(), self.feedback.cache.as_ref()) else {
+            return Err(LabError::compute("rule models missing"));
+        };
+        let x: Vec<&Sparse> = c.train_x.iter().chain(&user_x).collect();
+        let mut y = c.train_y.clone();
+        y.extend(
+            self.feedback
+                .judgements
+                .iter()
+                .map(|j| f32::from(u8::from(j.violates))),
+        );
+        let mut w = vec![1.0f32; c.train_x.len()];
+        w.extend(std::iter::repeat_n(USER_WEIGHT as f32, user_x.len()));
+        let fit = Fit {
+            epochs: 1,
+            lr: LIVE_RULE_LR,
+            batch: 32,
+            l2: 1e-5,
+        };
+        let mut opt = adam();
+        let mut rng = self
+            .root
+            .fork(LIVE_STREAM + self.feedback.records.len() as u64);
+        let device = &self.device;
+        for _ in 0..LIVE_RULE_EPOCHS {
+            train_in_place(&mut rm.conditional, device, |m| {
+                epoch_binary(m, &mut opt, &x, &y, &w, fit, &mut rng, device)
+            })?;
+        }
+        let after = self.live_auc()?;
+        self.feedback.live_auc = after;
+        Ok((before, after))
+    }
+
+    /// Warm-start retrain of the preference model on the simulated comparisons plus the user's,
+    /// each user pair repeated [`USER_WEIGHT`] times.
+    fn retrain_preference(&mut self) -> Result<(), LabError> {
+        let sim = self.feedback.sim_pairs.min(self.pref_pairs.len());
+        let mut pairs: Vec<(&Sparse, &Sparse)> = self.pref_pairs[..sim]
+            .iter()
+            .map(|&(a, b)| (&self.pref_feats[a], &self.pref_feats[b]))
+            .collect();
+        for (w, l) in &self.feedback.pairs {
+            pairs.extend(std::iter::repeat_n((w, l), USER_WEIGHT));
+        }
+        let fit = Fit {
+            epochs: 1,
+            lr: 0.01,
+            batch: 64,
+            l2: 1e-6,
+        };
+        let mut opt = adam();
+        let mut rng = self
+            .root
+            .fork(LIVE_STREAM + 0x8000 + self.feedback.records.len() as u64);
+        let device = &self.device;
+        for _ in 0..LIVE_PREF_EPOCHS {
+            train_in_place(&mut self.pref, device, |m| {
+                epoch_pairs(m, &mut opt, &pairs, fit, &mut rng, device)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Re-scores every asked turn with the current reward models and lambda.
+    fn rescore_asked(&mut self) -> Result<(), LabError> {
+        let rm = self
+            .rm
+            .as_ref()
+            .ok_or_else(|| LabError::compute("rule models missing"))?;
+        let rules = &self.dialogue.rules;
+        for t in &mut self.asked {
+            let feats: Vec<Sparse> = t
+                .candidates
+                .iter()
+                .map(|r| {
+                    pref_features_of(
+                        &t.user,
+                        &r.text,
+                        r.search.is_some(),
+                        r.reader_conf,
+                        r.p_retrieval,
+                    )
+                })
+                .collect();
+            let pref = self.pref.logits(&feats.iter().collect::<Vec<_>>())?;
+            let texts: Vec<&str> = t.candidates.iter().map(|r| r.text.as_str()).collect();
+            let viol = rm.violation_matrix(rules, &t.user, &texts)?;
+            let s = Scored { pref, viol };
+            for (i, row) in t.candidates.iter_mut().enumerate() {
+                row.preference = s.pref[i];
+                row.top_rules = top_rules(&s.viol[i], rules);
+                row.max_violation = s.max_viol(i);
+                row.score = s.pref[i] - self.cfg.lambda as f32 * row.max_violation;
+            }
+            t.winner = s.winner(self.cfg.lambda);
+        }
+        Ok(())
+    }
+
+    /// P(candidate `cand` of asked turn `turn` breaks rule `rule`), by the rule-conditional
+    /// model the re-ranker uses now.
+    pub fn violation_of(&self, turn: usize, cand: usize, rule: usize) -> Result<f32, LabError> {
+        let rm = self
+            .rm
+            .as_ref()
+            .ok_or_else(|| LabError::compute("the agent is not trained yet"))?;
+        let t = self
+            .asked
+            .get(turn)
+            .ok_or_else(|| LabError::compute(format!("no asked turn {turn}")))?;
+        let c = t
+            .candidates
+            .get(cand)
+            .ok_or_else(|| LabError::compute(format!("no candidate {cand}")))?;
+        let r = self
+            .dialogue
+            .rules
+            .get(rule)
+            .ok_or_else(|| LabError::compute(format!("no rule {rule}")))?;
+        let p = rm
+            .conditional
+            .probs(&[&judge_features(Some(r), &t.user, &c.text)])?;
+        Ok(p[0])
+    }
+}
