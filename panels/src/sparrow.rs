@@ -162,13 +162,13 @@ fn turn(ui: &mut Ui, i: usize, t: &ChatTurn, mut asked: Asked<'_>) {
                             );
                             ui.label(format!("{:+.2}", row.score));
                             if let Some((turn, view, out)) = asked.as_mut() {
-                                feedback::row_controls(ui, *turn, k, row, view, out);
+                                feedback::row_controls(ui, *turn, &t.user, k, row, view, out);
                             }
                             ui.end_row();
                         }
                     });
                 if let Some((turn, _, out)) = asked.as_mut() {
-                    feedback::prefer_button(ui, *turn, out);
+                    feedback::prefer_button(ui, *turn, &t.user, out);
                 }
                 ui.label(RichText::new("Red text: the bank's ground-truth label says it breaks a rule (never shown to the reward models).").small());
             });

@@ -32,10 +32,13 @@ pub(crate) fn summary_line(ui: &mut Ui, view: &SparrowView) {
     );
 }
 
-/// The "your judgement", "A" and "B" cells of candidate `k` of asked turn `turn`.
+/// The "your judgement", "A" and "B" cells of candidate `k` of asked turn `turn`, whose user
+/// text is `user`. Choices are remembered per user text, not per index: asking another
+/// question shifts the indices.
 pub(crate) fn row_controls(
     ui: &mut Ui,
     turn: usize,
+    user: &str,
     k: usize,
     row: &CandidateRow,
     view: &SparrowView,
@@ -43,7 +46,7 @@ pub(crate) fn row_controls(
 ) {
     // The combo starts at the rule the model flags most for this row, which is the one a
     // "complies" usually corrects.
-    let id = egui::Id::unique(("sparrow-judge-rule", turn, k));
+    let id = egui::Id::unique(("sparrow-judge-rule", user, k));
     let default = row
         .top_rules
         .first()
@@ -88,7 +91,7 @@ pub(crate) fn row_controls(
     });
     ui.data_mut(|d| d.insert_temp(id, rule));
     // A plain id (not the ui's): the rows and the button below live in different uis.
-    let ab_id = egui::Id::unique(("sparrow-ab", turn));
+    let ab_id = egui::Id::unique(("sparrow-ab", user));
     let mut ab: (Option<usize>, Option<usize>) = ui.data(|d| d.get_temp(ab_id)).unwrap_or_default();
     if ui.radio(ab.0 == Some(k), "A").clicked() {
         ab.0 = Some(k);
@@ -100,8 +103,13 @@ pub(crate) fn row_controls(
 }
 
 /// Below the table: the chosen pair and the "prefer A over B" button.
-pub(crate) fn prefer_button(ui: &mut Ui, turn: usize, out: &mut Vec<(String, KnobValue)>) {
-    let ab_id = egui::Id::unique(("sparrow-ab", turn));
+pub(crate) fn prefer_button(
+    ui: &mut Ui,
+    turn: usize,
+    user: &str,
+    out: &mut Vec<(String, KnobValue)>,
+) {
+    let ab_id = egui::Id::unique(("sparrow-ab", user));
     let ab: (Option<usize>, Option<usize>) = ui.data(|d| d.get_temp(ab_id)).unwrap_or_default();
     ui.horizontal(|ui| {
         let show = |x: Option<usize>| x.map_or("-".to_string(), |k| k.to_string());

@@ -19,7 +19,7 @@ use super::chat::{ChatTurn, Scored, top_rules};
 use super::dialogue::{Judgement, Rule};
 use super::generate::pref_features_of;
 use super::rm::{judge_features, roc_auc};
-use super::scorer::{Fit, adam, epoch_binary, epoch_pairs, train_in_place};
+use super::scorer::{Fit, Scorer, adam, epoch_binary, epoch_pairs};
 use super::text::Sparse;
 use crate::error::LabError;
 use crate::lab::{KnobValue, StepReport};
@@ -42,8 +42,8 @@ pub const LIVE_PREF_EPOCHS: usize = 2;
 /// 0.01 shakes a trained model more than a few new labels justify.
 pub const LIVE_RULE_LR: f64 = 0.003;
 
-/// Seed stream of the live retrains (offset by how many user items there are, so each retrain
-/// shuffles differently but the same clicks always give the same models).
+/// Seed stream of the live retrains (the same every time: the retrain with and without the
+/// user's labels differ only in those labels).
 const LIVE_STREAM: u64 = 0xfeed_0000;
 
 /// One candidate of a user preference: what the preference model reads of it.
@@ -105,6 +105,14 @@ struct Cache {
     train_y: Vec<f32>,
     held_x: Vec<Sparse>,
     held_y: Vec<bool>,
+    held_rule: Vec<usize>,
+}
+
+/// Held-out ROC AUC of one rule-conditional model: pooled, and per rule.
+#[derive(Debug, Clone, PartialEq)]
+struct HeldOutAuc {
+    pooled: f64,
+    per_rule: Vec<f64>,
 }
 
 /// The user's feedback and the live-retraining state.
@@ -119,6 +127,11 @@ pub struct Feedback {
     live_auc: f64,
     sim_pairs: usize,
     cache: Option<Cache>,
+    /// The reward models as the run trained them: every live retrain starts from these.
+    base_rule: Option<Scorer>,
+    base_pref: Option<Scorer>,
+    /// Held-out AUC of the live retrain without the user's labels (the control).
+    control_auc: Option<HeldOutAuc>,
 }
 
 fn to_judgement(rule: usize, user: &str, agent: &str, violates: bool) -> Judgement {
@@ -344,7 +357,15 @@ impl SparrowLab {
             self.feedback.add(rec, &self.dialogue.rules).map_err(bad)?;
             let (before, after) = self.retrain_rules()?;
             self.rescore_asked()?;
-            format!("rule model retrained, held-out AUC {before:.3} -> {after:.3}")
+            format!(
+                "rule model retrained, held-out AUC {:.3} without your judgements -> {:.3} with \
+                 them ({}: {:.3} -> {:.3})",
+                before.pooled,
+                after.pooled,
+                self.dialogue.rules[rule].short,
+                before.per_rule[rule],
+                after.per_rule[rule]
+            )
         } else {
             let (turn, win, lose) = parse_prefer(&text, &self.asked).map_err(bad)?;
             let t = &self.asked[turn];
@@ -433,43 +454,34 @@ impl SparrowLab {
                 .collect(),
             held_x: feats(&held),
             held_y: held.iter().map(|j| j.violates).collect(),
+            held_rule: held.iter().map(|j| j.rule).collect(),
         });
     }
 
-    /// Held-out pooled ROC AUC of the current rule-conditional model.
-    fn live_auc(&self) -> Result<f64, LabError> {
-        let (Some(rm), Some(c)) = (self.rm.as_ref(), self.feedback.cache.as_ref()) else {
-            return Err(LabError::compute("rule models missing"));
-        };
-        let p = rm.conditional.probs(&c.held_x.iter().collect::<Vec<_>>())?;
-        Ok(roc_auc(&p, &c.held_y))
-    }
-
-    /// Warm-start retrain of the rule-conditional model (the one the re-ranker uses) on the
-    /// authored training judgements plus the user's, each user item weighted [`USER_WEIGHT`]
-    /// times; the per-rule and general classifiers only serve the AUC comparison and keep
-    /// their initial training. Returns the held-out AUC before and after.
-    fn retrain_rules(&mut self) -> Result<(f64, f64), LabError> {
-        self.ensure_cache();
-        let before = self.live_auc()?;
-        let rules = &self.dialogue.rules;
-        let user_x: Vec<Sparse> = self
+    /// Fits the rule-conditional model afresh from the initially trained one: a few epochs
+    /// over the authored training judgements, plus the user's (each weighted [`USER_WEIGHT`])
+    /// when `with_user`. Always from the same starting point and seed, so the result depends
+    /// on the user's labels, not on how many retrains came before, and the run without them
+    /// is the fair control.
+    fn fit_rule_model(&self, base: &Scorer, with_user: bool) -> Result<Scorer, LabError> {
+        let c = self
             .feedback
-            .judgements
+            .cache
+            .as_ref()
+            .ok_or_else(|| LabError::compute("judgement features missing"))?;
+        let rules = &self.dialogue.rules;
+        let user: &[Judgement] = if with_user {
+            &self.feedback.judgements
+        } else {
+            &[]
+        };
+        let user_x: Vec<Sparse> = user
             .iter()
             .map(|j| judge_features(Some(&rules[j.rule]), &j.user, &j.agent))
             .collect();
-        let (Some(rm), Some(c)) = (self.rm.as_mut(), self.feedback.cache.as_ref()) else {
-            return Err(LabError::compute("rule models missing"));
-        };
         let x: Vec<&Sparse> = c.train_x.iter().chain(&user_x).collect();
         let mut y = c.train_y.clone();
-        y.extend(
-            self.feedback
-                .judgements
-                .iter()
-                .map(|j| f32::from(u8::from(j.violates))),
-        );
+        y.extend(user.iter().map(|j| f32::from(u8::from(j.violates))));
         let mut w = vec![1.0f32; c.train_x.len()];
         w.extend(std::iter::repeat_n(USER_WEIGHT as f32, user_x.len()));
         let fit = Fit {
@@ -479,23 +491,84 @@ impl SparrowLab {
             l2: 1e-5,
         };
         let mut opt = adam();
-        let mut rng = self
-            .root
-            .fork(LIVE_STREAM + self.feedback.records.len() as u64);
-        let device = &self.device;
+        let mut rng = self.root.fork(LIVE_STREAM);
+        let mut model = base.clone();
         for _ in 0..LIVE_RULE_EPOCHS {
-            train_in_place(&mut rm.conditional, device, |m| {
-                epoch_binary(m, &mut opt, &x, &y, &w, fit, &mut rng, device)
-            })?;
+            model = epoch_binary(model, &mut opt, &x, &y, &w, fit, &mut rng, &self.device)?.0;
         }
-        let after = self.live_auc()?;
-        self.feedback.live_auc = after;
-        Ok((before, after))
+        Ok(model)
     }
 
-    /// Warm-start retrain of the preference model on the simulated comparisons plus the user's,
-    /// each user pair repeated [`USER_WEIGHT`] times.
+    /// Held-out ROC AUC of a rule-conditional model, pooled and per rule.
+    fn held_out_auc(&self, model: &Scorer) -> Result<HeldOutAuc, LabError> {
+        let c = self
+            .feedback
+            .cache
+            .as_ref()
+            .ok_or_else(|| LabError::compute("judgement features missing"))?;
+        let p = model.probs(&c.held_x.iter().collect::<Vec<_>>())?;
+        let per_rule = (0..self.dialogue.rules.len())
+            .map(|r| {
+                let ids: Vec<usize> = (0..p.len()).filter(|&i| c.held_rule[i] == r).collect();
+                let pr: Vec<f32> = ids.iter().map(|&i| p[i]).collect();
+                let yr: Vec<bool> = ids.iter().map(|&i| c.held_y[i]).collect();
+                roc_auc(&pr, &yr)
+            })
+            .collect();
+        Ok(HeldOutAuc {
+            pooled: roc_auc(&p, &c.held_y),
+            per_rule,
+        })
+    }
+
+    /// Retrains the rule-conditional model (the one the re-ranker uses) on the authored
+    /// training judgements plus the user's, warm-started from the initially trained model
+    /// (see [`Self::fit_rule_model`]); the per-rule and general classifiers only serve the AUC
+    /// comparison and keep their initial training. Returns the held-out AUC of the same
+    /// retrain without the user's labels (computed once) and with them.
+    fn retrain_rules(&mut self) -> Result<(HeldOutAuc, HeldOutAuc), LabError> {
+        self.ensure_cache();
+        let base = match &self.feedback.base_rule {
+            Some(b) => b.clone(),
+            None => {
+                let rm = self
+                    .rm
+                    .as_ref()
+                    .ok_or_else(|| LabError::compute("rule models missing"))?;
+                let b = rm.conditional.clone();
+                self.feedback.base_rule = Some(b.clone());
+                b
+            }
+        };
+        let control = match &self.feedback.control_auc {
+            Some(a) => a.clone(),
+            None => {
+                let m = self.fit_rule_model(&base, false)?;
+                let a = self.held_out_auc(&m)?;
+                self.feedback.control_auc = Some(a.clone());
+                a
+            }
+        };
+        let model = self.fit_rule_model(&base, true)?;
+        let after = self.held_out_auc(&model)?;
+        let rm = self
+            .rm
+            .as_mut()
+            .ok_or_else(|| LabError::compute("rule models missing"))?;
+        rm.conditional = model;
+        self.feedback.live_auc = after.pooled;
+        Ok((control, after))
+    }
+
+    /// Retrains the preference model on the simulated comparisons plus the user's, each user
+    /// pair repeated [`USER_WEIGHT`] times, warm-started from the initially trained model (as
+    /// the rule model, so the result depends on the pairs, not on the number of retrains).
     fn retrain_preference(&mut self) -> Result<(), LabError> {
+        let base = self
+            .feedback
+            .base_pref
+            .get_or_insert_with(|| self.pref.clone())
+            .clone();
         let sim = self.feedback.sim_pairs.min(self.pref_pairs.len());
         let mut pairs: Vec<(&Sparse, &Sparse)> = self.pref_pairs[..sim]
             .iter()
@@ -511,15 +584,12 @@ impl SparrowLab {
             l2: 1e-6,
         };
         let mut opt = adam();
-        let mut rng = self
-            .root
-            .fork(LIVE_STREAM + 0x8000 + self.feedback.records.len() as u64);
-        let device = &self.device;
+        let mut rng = self.root.fork(LIVE_STREAM + 1);
+        let mut model = base;
         for _ in 0..LIVE_PREF_EPOCHS {
-            train_in_place(&mut self.pref, device, |m| {
-                epoch_pairs(m, &mut opt, &pairs, fit, &mut rng, device)
-            })?;
+            model = epoch_pairs(model, &mut opt, &pairs, fit, &mut rng, &self.device)?.0;
         }
+        self.pref = model;
         Ok(())
     }
 
