@@ -123,17 +123,17 @@ fn turn(ui: &mut Ui, i: usize, t: &ChatTurn, mut asked: Asked<'_>) {
         egui::CollapsingHeader::new(format!("{} candidates", t.candidates.len()))
             .id_salt(("sparrow-cands", i))
             .show(ui, |ui| {
+                // A wide table scrolls sideways instead of widening the whole chat.
+                egui::ScrollArea::horizontal()
+                    .id_salt(("sparrow-cands-scroll", i))
+                    .show(ui, |ui| {
                 egui::Grid::new(("sparrow-grid", i))
-                    .striped(true)
-                    .num_columns(if asked.is_some() { 9 } else { 6 })
+                    // With a controls line under each candidate, stripes would pair wrongly.
+                    .striped(asked.is_none())
+                    .num_columns(6)
                     .show(ui, |ui| {
                         for h in ["#", "candidate", "evidence", "preference", "top P(violation)", "score"] {
                             ui.label(RichText::new(h).strong());
-                        }
-                        if asked.is_some() {
-                            for h in ["your judgement", "better (A)", "worse (B)"] {
-                                ui.label(RichText::new(h).strong());
-                            }
                         }
                         ui.end_row();
                         for (k, row) in t.candidates.iter().enumerate() {
@@ -146,26 +146,35 @@ fn turn(ui: &mut Ui, i: usize, t: &ChatTurn, mut asked: Asked<'_>) {
                                 RichText::new(format!("{k}"))
                             };
                             ui.label(mark);
-                            let mut text = RichText::new(short(&row.text, 70));
+                            // Narrower cells when the feedback controls share the table.
+                            let (n_text, n_title, n_rules) =
+                                if asked.is_some() { (50, 16, 1) } else { (70, 24, 3) };
+                            let mut text = RichText::new(short(&row.text, n_text));
                             if !row.truth_violates.is_empty() {
                                 text = text.color(NEGATIVE);
                             }
                             ui.label(text);
-                            ui.label(row.search.as_ref().map(|(_, e)| short(&e.title, 24)).unwrap_or_else(|| "-".into()));
+                            ui.label(row.search.as_ref().map(|(_, e)| short(&e.title, n_title)).unwrap_or_else(|| "-".into()));
                             ui.label(format!("{:+.2}", row.preference));
                             ui.label(
                                 row.top_rules
                                     .iter()
+                                    .take(n_rules)
                                     .map(|(r, p)| format!("{r} {p:.2}"))
                                     .collect::<Vec<_>>()
                                     .join(", "),
                             );
                             ui.label(format!("{:+.2}", row.score));
-                            if let Some((turn, view, out)) = asked.as_mut() {
-                                feedback::row_controls(ui, *turn, &t.user, k, row, view, out);
-                            }
                             ui.end_row();
+                            // The feedback controls go on a line of their own under the
+                            // candidate: beside it the table would not fit the panel.
+                            if let Some((turn, view, out)) = asked.as_mut() {
+                                ui.label("");
+                                feedback::row_controls(ui, *turn, &t.user, k, row, view, out);
+                                ui.end_row();
+                            }
                         }
+                    });
                     });
                 if let Some((turn, _, out)) = asked.as_mut() {
                     feedback::prefer_button(ui, *turn, &t.user, out);

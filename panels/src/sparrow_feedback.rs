@@ -32,7 +32,8 @@ pub(crate) fn summary_line(ui: &mut Ui, view: &SparrowView) {
     );
 }
 
-/// The "your judgement", "A" and "B" cells of candidate `k` of asked turn `turn`, whose user
+/// The feedback controls of candidate `k` of asked turn `turn` as two grid cells (rule combo
+/// with "mark" and "complies"; A and B), for the line under the candidate. The turn's user
 /// text is `user`. Choices are remembered per user text, not per index: asking another
 /// question shifts the indices.
 pub(crate) fn row_controls(
@@ -56,8 +57,7 @@ pub(crate) fn row_controls(
     ui.horizontal(|ui| {
         let shown = view.rules.get(rule).map_or("", |r| r.short.as_str());
         egui::ComboBox::from_id_salt(("sparrow-rule-combo", turn, k))
-            .selected_text(format!("breaks rule... {shown}"))
-            .width(200.0)
+            .selected_text(format!("breaks: {shown}"))
             .show_ui(ui, |ui| {
                 for (r, info) in view.rules.iter().enumerate() {
                     ui.selectable_value(&mut rule, r, &info.short);
@@ -93,12 +93,22 @@ pub(crate) fn row_controls(
     // A plain id (not the ui's): the rows and the button below live in different uis.
     let ab_id = egui::Id::unique(("sparrow-ab", user));
     let mut ab: (Option<usize>, Option<usize>) = ui.data(|d| d.get_temp(ab_id)).unwrap_or_default();
-    if ui.radio(ab.0 == Some(k), "A").clicked() {
-        ab.0 = Some(k);
-    }
-    if ui.radio(ab.1 == Some(k), "B").clicked() {
-        ab.1 = Some(k);
-    }
+    ui.horizontal(|ui| {
+        if ui
+            .radio(ab.0 == Some(k), "A")
+            .on_hover_text("Prefer this one ...")
+            .clicked()
+        {
+            ab.0 = Some(k);
+        }
+        if ui
+            .radio(ab.1 == Some(k), "B")
+            .on_hover_text("... over this one.")
+            .clicked()
+        {
+            ab.1 = Some(k);
+        }
+    });
     ui.data_mut(|d| d.insert_temp(ab_id, ab));
 }
 

@@ -93,7 +93,7 @@ pub struct FeedbackSummary {
     pub judgements: usize,
     /// Preferences so far (loaded and new).
     pub preferences: usize,
-    /// What the last retrain did (empty before the first).
+    /// What the last retrain of each model did (empty before the first).
     pub status: String,
     /// Where they are saved (empty = memory only).
     pub file: String,
@@ -122,7 +122,9 @@ pub struct Feedback {
     records: Vec<Record>,
     judgements: Vec<Judgement>,
     pairs: Vec<(Sparse, Sparse)>,
-    status: String,
+    /// What the last rule-model and preference-model retrains did.
+    rule_status: String,
+    pref_status: String,
     pending: StepReport,
     live_auc: f64,
     sim_pairs: usize,
@@ -240,7 +242,21 @@ impl Feedback {
         FeedbackSummary {
             judgements: self.judgements.len(),
             preferences: self.pairs.len(),
-            status: self.status.clone(),
+            status: if self.rule_status.is_empty() && self.pref_status.is_empty() {
+                String::new()
+            } else {
+                let done: Vec<&str> = [&self.rule_status, &self.pref_status]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .map(String::as_str)
+                    .collect();
+                format!(
+                    "{} rule judgements, {} preferences; {}",
+                    self.judgements.len(),
+                    self.pairs.len(),
+                    done.join("; ")
+                )
+            },
             file: self
                 .file
                 .as_ref()
@@ -343,7 +359,8 @@ impl SparrowLab {
             ));
         }
         let started = std::time::Instant::now();
-        let status = if knob == "mark" {
+        let took = |t: std::time::Instant| format!("(in {:.1} s)", t.elapsed().as_secs_f64());
+        if knob == "mark" {
             let (turn, cand, rule, violates) =
                 parse_mark(&text, &self.asked, &self.dialogue.rules).map_err(bad)?;
             let t = &self.asked[turn];
@@ -357,15 +374,16 @@ impl SparrowLab {
             self.feedback.add(rec, &self.dialogue.rules).map_err(bad)?;
             let (before, after) = self.retrain_rules()?;
             self.rescore_asked()?;
-            format!(
+            self.feedback.rule_status = format!(
                 "rule model retrained, held-out AUC {:.3} without your judgements -> {:.3} with \
-                 them ({}: {:.3} -> {:.3})",
+                 them ({}: {:.3} -> {:.3}) {}",
                 before.pooled,
                 after.pooled,
                 self.dialogue.rules[rule].short,
                 before.per_rule[rule],
-                after.per_rule[rule]
-            )
+                after.per_rule[rule],
+                took(started)
+            );
         } else {
             let (turn, win, lose) = parse_prefer(&text, &self.asked).map_err(bad)?;
             let t = &self.asked[turn];
@@ -390,17 +408,12 @@ impl SparrowLab {
             self.rescore_asked()?;
             let t = &self.asked[turn];
             let after = t.candidates[win].preference - t.candidates[lose].preference;
-            format!(
-                "preference model retrained, candidate {win} minus {lose}: {before:+.2} -> {after:+.2}"
-            )
-        };
-        let s = self.feedback.summary();
-        self.feedback.status = format!(
-            "{} rule judgements, {} preferences; {status} (in {:.1} s)",
-            s.judgements,
-            s.preferences,
-            started.elapsed().as_secs_f64()
-        );
+            self.feedback.pref_status = format!(
+                "preference model retrained, candidate {win} minus {lose}: {before:+.2} -> \
+                 {after:+.2} {}",
+                took(started)
+            );
+        }
         let mut report = std::mem::take(&mut self.feedback.pending);
         self.feedback.push_counts(&mut report);
         self.feedback.pending = report;
