@@ -351,26 +351,10 @@ impl Lab for SparrowLab {
                 false,
                 self.cfg.threshold,
             ),
-            KnobSpec {
-                name: "mark".into(),
-                label: "mark a candidate".into(),
-                help: "TURN CANDIDATE RULE_ID violates|complies, e.g. `0 3 medical violates` \
-                       (turn 0 = your newest question; or use the Chat tab's buttons). The rule \
-                       model retrains on it at once."
-                    .into(),
-                kind: KnobKind::Text { max_len: 200 },
-                value: KnobValue::Text(String::new()),
-            },
-            KnobSpec {
-                name: "prefer".into(),
-                label: "prefer a candidate".into(),
-                help: "TURN WINNER LOSER, e.g. `0 2 5` (in your newest question, candidate 2 is \
-                       better than 5; or use the Chat tab). The preference model retrains on it."
-                    .into(),
-                kind: KnobKind::Text { max_len: 200 },
-                value: KnobValue::Text(String::new()),
-            },
         ]
+        .into_iter()
+        .chain(feedback::knob_specs())
+        .collect()
     }
 
     fn set_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError> {

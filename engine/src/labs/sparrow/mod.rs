@@ -15,6 +15,7 @@ pub mod feedback;
 pub mod generate;
 pub mod qa;
 pub mod reader;
+mod retrain;
 pub mod rm;
 pub mod scorer;
 pub mod search;
