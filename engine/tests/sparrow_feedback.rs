@@ -181,10 +181,30 @@ fn feedback_file_round_trip() {
     )
     .expect("write");
     let device = Backend::cpu().device;
-    let e = SparrowLab::new(cfg, &device)
+    let e = SparrowLab::new(cfg.clone(), &device)
         .err()
         .expect("bad line")
         .to_string();
     assert!(e.contains("feedback.jsonl line 2"), "{e}");
+    let side = |conf: f32| {
+        format!(r#"{{"text": "t", "searched": false, "reader_conf": {conf}, "p_retrieval": 0}}"#)
+    };
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"kind": "preference", "user": "u", "winner": {}, "loser": {}}}"#,
+            side(0.5),
+            side(2.0)
+        ),
+    )
+    .expect("write");
+    let e = SparrowLab::new(cfg, &device)
+        .err()
+        .expect("bad value")
+        .to_string();
+    assert!(
+        e.contains("feedback.jsonl line 1") && e.contains("[0, 1]"),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

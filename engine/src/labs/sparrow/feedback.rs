@@ -31,6 +31,9 @@ use crate::lab::{KnobKind, KnobSpec, KnobValue, StepReport};
 /// per-example weights, repeats each loaded user item this many times instead.
 pub const USER_WEIGHT: usize = 5;
 
+/// Largest feedback file loaded (bytes).
+const MAX_FILE_BYTES: u64 = 64 << 20;
+
 /// Epochs of the live warm-start retrain of the rule-conditional model.
 pub const LIVE_RULE_EPOCHS: usize = 3;
 
@@ -147,6 +150,18 @@ impl Feedback {
         }
         let p = PathBuf::from(path);
         fb.file = Some(p.clone());
+        // A feedback file grows by one short line per click; anything this big is not one.
+        if let Ok(meta) = std::fs::metadata(&p)
+            && meta.len() > MAX_FILE_BYTES
+        {
+            return Err(LabError::data(
+                path,
+                format!(
+                    "{} bytes is more than a feedback file can be ({MAX_FILE_BYTES} at most)",
+                    meta.len()
+                ),
+            ));
+        }
         let text = match std::fs::read_to_string(&p) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(fb),
@@ -183,9 +198,17 @@ impl Feedback {
                 user,
                 winner,
                 loser,
-            } => self
-                .pairs
-                .push((side_features(user, winner), side_features(user, loser))),
+            } => {
+                for side in [winner, loser] {
+                    if !(0.0..=1.0).contains(&side.reader_conf)
+                        || !(0.0..=1.0).contains(&side.p_retrieval)
+                    {
+                        return Err("reader_conf and p_retrieval must be in [0, 1]".into());
+                    }
+                }
+                self.pairs
+                    .push((side_features(user, winner), side_features(user, loser)));
+            }
         }
         self.records.push(rec);
         Ok(())
