@@ -3,11 +3,13 @@
 //! evaluation), asks a few questions, then plays a careful user: for every candidate whose
 //! ground truth breaks a rule it marks "violates" on that rule, and for every rule-keeping
 //! candidate the model flags above 0.5 it marks "complies" on the flagged rule. After each mark
-//! it prints the held-out pooled AUC of the retrained rule-conditional model and how long the
-//! live retrain took; then one preference click and its time.
+//! it prints the held-out AUC of the retrained rule-conditional model (with the same retrain
+//! without the user's labels, in the status line) and how long the live retrain took; then one
+//! preference click. A second pass on a fresh lab gives the same marks with every verdict
+//! flipped (a careless user), as a control for what the held-out AUC can tell.
 //!
 //! `cargo build --workspace --examples && target/debug/examples/sparrow_feedback_bench`
-//! (optional argument: how many marks at most, default 12)
+//! (optional argument: how many marks at most, default 24)
 
 use std::time::Instant;
 
@@ -23,18 +25,12 @@ const QUESTIONS: &[&str] = &[
     "should i put all my savings into one stock",
 ];
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let max_marks: usize = std::env::args()
-        .nth(1)
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(12);
+fn trained() -> Result<SparrowLab, Box<dyn std::error::Error>> {
     let cfg = SparrowConfig {
         seed: 1,
         ..SparrowConfig::default()
     };
-    let device = Backend::cpu().device;
-    let mut lab = SparrowLab::new(cfg, &device)?;
+    let mut lab = SparrowLab::new(cfg, &Backend::cpu().device)?;
     let t0 = Instant::now();
     lab.train_for_chat(|_| {})?;
     eprintln!("trained for chat in {:.1} s", t0.elapsed().as_secs_f64());
@@ -42,6 +38,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lab.set_knob("question", KnobValue::Text(q.to_string()))?;
     }
     let _ = lab.take_knob_metrics();
+    Ok(lab)
+}
+
+/// What a careful user would mark, from the candidates' ground truth.
+fn careful_marks(lab: &SparrowLab) -> Vec<String> {
     let view = lab.view();
     let id_of = |short: &str| {
         view.rules
@@ -49,7 +50,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .find(|r| r.short == short)
             .map(|r| r.id.clone())
     };
-    // What a careful user would mark, from the candidates' ground truth.
     let mut marks = Vec::new();
     for (t, turn) in view.asked.iter().enumerate() {
         for (k, row) in turn.candidates.iter().enumerate() {
@@ -63,42 +63,61 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    let auc0 = view.auc.as_ref().map_or(f64::NAN, |a| a.pooled[0]);
-    println!("held-out pooled AUC of the trained rule-conditional model: {auc0:.4}");
-    println!(
-        "{} candidate marks available; doing {max_marks}",
-        marks.len()
-    );
-    let mut times = Vec::new();
-    for (i, m) in marks.iter().take(max_marks).enumerate() {
-        let t = Instant::now();
-        lab.set_knob("mark", KnobValue::Text(m.clone()))?;
-        let dt = t.elapsed().as_secs_f64();
-        times.push(dt);
-        let r = lab.take_knob_metrics();
-        let auc = r
-            .metrics
-            .iter()
-            .rev()
-            .find(|(n, _)| n == "auc_rule_conditional_live")
-            .map_or(f64::NAN, |(_, v)| *v);
-        println!("mark {:>2} `{m}`: AUC {auc:.4}, retrain {dt:.2} s", i + 1);
-        println!("    {}", lab.view().feedback.status);
-    }
-    let t = Instant::now();
-    lab.set_knob("prefer", KnobValue::Text("0 0 1".into()))?;
-    println!(
-        "one preference: retrain {:.2} s; {}",
-        t.elapsed().as_secs_f64(),
-        lab.view().feedback.status
-    );
-    if !times.is_empty() {
-        times.sort_by(f64::total_cmp);
+    marks
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let max_marks: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(24);
+    for flip in [false, true] {
+        let mut lab = trained()?;
+        let marks = careful_marks(&lab);
+        let auc0 = lab.view().auc.as_ref().map_or(f64::NAN, |a| a.pooled[0]);
         println!(
-            "rule-model retrain: median {:.2} s over {} marks",
-            times[times.len() / 2],
-            times.len()
+            "\n== {} user: {} marks available, doing {} ==",
+            if flip {
+                "careless (flipped)"
+            } else {
+                "careful"
+            },
+            marks.len(),
+            max_marks.min(marks.len())
         );
+        println!("held-out pooled AUC of the trained rule-conditional model: {auc0:.4}");
+        let mut times = Vec::new();
+        for (i, m) in marks.iter().take(max_marks).enumerate() {
+            let m = if flip {
+                m.replace("violates", "X")
+                    .replace("complies", "violates")
+                    .replace('X', "complies")
+            } else {
+                m.clone()
+            };
+            let t = Instant::now();
+            lab.set_knob("mark", KnobValue::Text(m.clone()))?;
+            times.push(t.elapsed().as_secs_f64());
+            let _ = lab.take_knob_metrics();
+            println!("mark {:>2} `{m}`: {}", i + 1, lab.view().feedback.status);
+        }
+        let t = Instant::now();
+        lab.set_knob("prefer", KnobValue::Text("0 0 1".into()))?;
+        println!(
+            "one preference: retrain {:.2} s; {}",
+            t.elapsed().as_secs_f64(),
+            lab.view().feedback.status
+        );
+        if !times.is_empty() {
+            times.sort_by(f64::total_cmp);
+            println!(
+                "rule-model retrain: median {:.2} s, max {:.2} s over {} marks",
+                times[times.len() / 2],
+                times[times.len() - 1],
+                times.len()
+            );
+        }
     }
     Ok(())
 }

@@ -25,7 +25,8 @@ use crate::error::LabError;
 use crate::lab::{KnobKind, KnobSpec, KnobValue, StepReport};
 
 /// How much one user item counts against one authored item. A user's handful of labels would
-/// vanish among the ~2,000 authored judgements (and ~3,000 simulated comparisons) at weight 1;
+/// vanish among the 1,104 authored training judgements (and ~3,100 simulated comparisons at the
+/// default settings) at weight 1;
 /// at 5 a few clicks visibly move the model while the authored data still dominates. Live
 /// retraining weights each user item by this in the loss; the initial training, which has no
 /// per-example weights, repeats each loaded user item this many times instead.
