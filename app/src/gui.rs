@@ -529,32 +529,51 @@ impl TrainscopeApp {
             let tab = self.race_tab;
             let selected = &mut self.race_series;
             let inner = egui::ScrollArea::vertical().show(ui, |ui| match tab {
-                RaceTab::Compare => race::show(
-                    ui,
-                    race::RaceSide {
-                        label: &label_a,
-                        state: &state,
-                    },
-                    race::RaceSide {
-                        label: &label_b,
-                        state: &state_b,
-                    },
-                    selected,
-                    &settings,
-                ),
-                RaceTab::PanelA => lab_panel(ui, &lab, &state, &settings),
-                RaceTab::PanelB => lab_panel(ui, &lab, &state_b, &settings),
+                RaceTab::Compare => {
+                    race::show(
+                        ui,
+                        race::RaceSide {
+                            label: &label_a,
+                            state: &state,
+                        },
+                        race::RaceSide {
+                            label: &label_b,
+                            state: &state_b,
+                        },
+                        selected,
+                        &settings,
+                    );
+                    (false, Vec::new())
+                }
+                RaceTab::PanelA => (false, lab_panel(ui, &lab, &state, &settings)),
+                RaceTab::PanelB => (true, lab_panel(ui, &lab, &state_b, &settings)),
             });
             self.panel_rect = inner.inner_rect;
+            // A panel's own controls change the run whose panel was clicked.
+            let (to_b, changes) = inner.inner;
+            let runner = if to_b {
+                self.race.as_ref().map(|r| &r.runner)
+            } else {
+                self.run.as_ref().map(|r| &r.runner)
+            };
+            if let Some(runner) = runner {
+                for (name, value) in changes {
+                    runner.send(Command::SetKnob(name, value));
+                }
+            }
             return;
         }
         run_bar(ui, &run.runner, &state, &self.backend.name);
         self.notice_line(ui);
         ui.separator();
-        let inner = egui::ScrollArea::vertical().show(ui, |ui| {
-            lab_panel(ui, &lab, &state, &settings);
-        });
+        let inner =
+            egui::ScrollArea::vertical().show(ui, |ui| lab_panel(ui, &lab, &state, &settings));
         self.panel_rect = inner.inner_rect;
+        if let Some(run) = &self.run {
+            for (name, value) in inner.inner {
+                run.runner.send(Command::SetKnob(name, value));
+            }
+        }
     }
 
     fn notice_line(&mut self, ui: &mut egui::Ui) {

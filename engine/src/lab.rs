@@ -221,6 +221,12 @@ pub trait Lab: Send + 'static {
     fn artifacts(&self) -> Vec<(String, serde_json::Value)> {
         Vec::new()
     }
+    /// Metrics that the latest [`Lab::set_knob`] calls produced (e.g. a model retrained on
+    /// the user's feedback), handed over once; the runner records them at the current step.
+    /// A knob change is not a step, so this is how its results reach the charts.
+    fn take_knob_metrics(&mut self) -> StepReport {
+        StepReport::default()
+    }
 }
 
 /// The object-safe face of a [`Lab`], used by the runner and the CLI.
@@ -239,6 +245,8 @@ pub trait DynLab: Send {
     fn finish(&mut self) -> Result<StepReport, LabError>;
     /// See [`Lab::artifacts`].
     fn artifacts(&self) -> Vec<(String, serde_json::Value)>;
+    /// See [`Lab::take_knob_metrics`].
+    fn take_knob_metrics(&mut self) -> StepReport;
 }
 
 impl<L: Lab> DynLab for L {
@@ -267,5 +275,8 @@ impl<L: Lab> DynLab for L {
     }
     fn artifacts(&self) -> Vec<(String, serde_json::Value)> {
         Lab::artifacts(self)
+    }
+    fn take_knob_metrics(&mut self) -> StepReport {
+        Lab::take_knob_metrics(self)
     }
 }

@@ -334,7 +334,13 @@ impl Worker {
             Command::SetKnob(name, value) => {
                 if let Some(lab) = self.lab.as_mut() {
                     match lab.set_knob(&name, value.clone()) {
-                        Ok(()) => self.markers.push((self.step, format!("{name} = {value}"))),
+                        Ok(()) => {
+                            self.markers.push((self.step, format!("{name} = {value}")));
+                            let step = self.step;
+                            let report = lab.take_knob_metrics();
+                            self.buffer
+                                .extend(report.metrics.into_iter().map(|(n, v)| (step, n, v)));
+                        }
                         Err(e) => self.message = Some(e.to_string()),
                     }
                 }

@@ -42,6 +42,7 @@ pub struct ToyLab {
     x: f64,
     step: u64,
     rng: Rng,
+    knob_metrics: StepReport,
 }
 
 impl Lab for ToyLab {
@@ -54,6 +55,7 @@ impl Lab for ToyLab {
             cfg,
             x: 0.0,
             step: 0,
+            knob_metrics: StepReport::default(),
         })
     }
 
@@ -95,6 +97,8 @@ impl Lab for ToyLab {
         match (knob, value.as_f64()) {
             ("lr", Some(v)) => {
                 self.cfg.lr = v;
+                // A knob change that reports a metric (as Sparrow's live retrain does).
+                self.knob_metrics.push("lr_set", v);
                 Ok(())
             }
             _ => Err(LabError::Knob(knob.into(), "unknown".into())),
@@ -109,6 +113,10 @@ impl Lab for ToyLab {
         let mut r = StepReport::default();
         r.push("final", self.x);
         Ok(r)
+    }
+
+    fn take_knob_metrics(&mut self) -> StepReport {
+        std::mem::take(&mut self.knob_metrics)
     }
 }
 

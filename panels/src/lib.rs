@@ -7,20 +7,28 @@ pub mod glom;
 pub mod hetnet;
 pub mod race;
 pub mod sparrow;
+mod sparrow_feedback;
 pub mod widgets;
 
-use trainscope_engine::RunState;
+use trainscope_engine::{KnobValue, RunState};
 
 pub use widgets::{Curve, PlotSettings, knob_editor, metric_curves, metric_plot, run_bar};
 
-/// Draws the panel of lab `lab_id` for the run's newest state.
-pub fn lab_panel(ui: &mut egui::Ui, lab_id: &str, state: &RunState, settings: &PlotSettings) {
+/// Draws the panel of lab `lab_id` for the run's newest state. Returns the knob changes the
+/// panel's own controls asked for (e.g. Sparrow's "mark" and "prefer" buttons), in order; the
+/// app sends each to the run as the knob column would. Most panels never ask for any.
+pub fn lab_panel(
+    ui: &mut egui::Ui,
+    lab_id: &str,
+    state: &RunState,
+    settings: &PlotSettings,
+) -> Vec<(String, KnobValue)> {
     let Some(view) = state.view.as_ref() else {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label("Loading data and building the model…");
         });
-        return;
+        return Vec::new();
     };
     match lab_id {
         "ff" => match view.downcast_ref::<trainscope_engine::labs::ff::FfView>() {
@@ -36,13 +44,14 @@ pub fn lab_panel(ui: &mut egui::Ui, lab_id: &str, state: &RunState, settings: &P
             None => wrong_view(ui, lab_id),
         },
         "sparrow" => match view.downcast_ref::<trainscope_engine::labs::sparrow::SparrowView>() {
-            Some(v) => sparrow::show(ui, v, &state.series, settings),
+            Some(v) => return sparrow::show(ui, v, &state.series, settings),
             None => wrong_view(ui, lab_id),
         },
         other => {
             ui.label(format!("No panel is registered for lab `{other}`."));
         }
     }
+    Vec::new()
 }
 
 fn wrong_view(ui: &mut egui::Ui, lab_id: &str) {

@@ -9,6 +9,9 @@ use trainscope_engine::SeriesStore;
 use trainscope_engine::labs::sparrow::SparrowView;
 use trainscope_engine::labs::sparrow::chat::ChatTurn;
 
+use trainscope_engine::KnobValue;
+
+use crate::sparrow_feedback as feedback;
 use crate::widgets::{NEGATIVE, POSITIVE, PlotSettings, metric_plot, palette};
 
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
@@ -19,8 +22,14 @@ enum Tab {
     Rules,
 }
 
-/// Draws the whole Sparrow panel.
-pub fn show(ui: &mut Ui, view: &SparrowView, store: &SeriesStore, settings: &PlotSettings) {
+/// Draws the whole Sparrow panel; returns the knob changes its feedback buttons ask for.
+pub fn show(
+    ui: &mut Ui,
+    view: &SparrowView,
+    store: &SeriesStore,
+    settings: &PlotSettings,
+) -> Vec<(String, KnobValue)> {
+    let mut out = Vec::new();
     ui.horizontal_wrapped(|ui| {
         ui.label(format!(
             "step {} of {}: {}",
@@ -50,25 +59,27 @@ pub fn show(ui: &mut Ui, view: &SparrowView, store: &SeriesStore, settings: &Plo
     ui.data_mut(|d| d.insert_temp(id, tab));
     ui.separator();
     match tab {
-        Tab::Chat => chat(ui, view),
+        Tab::Chat => chat(ui, view, &mut out),
         Tab::Evaluation => evaluation(ui, view, store, settings),
         Tab::Rules => rules(ui, view),
     }
+    out
 }
 
-fn chat(ui: &mut Ui, view: &SparrowView) {
+fn chat(ui: &mut Ui, view: &SparrowView, out: &mut Vec<(String, KnobValue)>) {
     egui::ScrollArea::vertical()
         .id_salt("sparrow-chat-scroll")
-        .show(ui, |ui| chat_inner(ui, view));
+        .show(ui, |ui| chat_inner(ui, view, out));
 }
 
-fn chat_inner(ui: &mut Ui, view: &SparrowView) {
+fn chat_inner(ui: &mut Ui, view: &SparrowView, out: &mut Vec<(String, KnobValue)>) {
     if view.asked.is_empty() {
         ui.label("Type a question in the \"ask Sparrow\" knob once the run is done; its answer appears here.");
     } else {
         ui.label(RichText::new("Your questions").strong());
+        feedback::summary_line(ui, view);
         for (i, t) in view.asked.iter().enumerate() {
-            turn(ui, 1000 + i, t);
+            turn(ui, 1000 + i, t, Some((i, view, &mut *out)));
         }
         ui.separator();
     }
@@ -82,11 +93,14 @@ fn chat_inner(ui: &mut Ui, view: &SparrowView) {
         view.n_lambda.0, view.n_lambda.1
     ));
     for (i, t) in view.samples.iter().enumerate() {
-        turn(ui, i, t);
+        turn(ui, i, t, None);
     }
 }
 
-fn turn(ui: &mut Ui, i: usize, t: &ChatTurn) {
+/// The user's own turn `asked` (index in the view's asked turns) gets the feedback controls.
+type Asked<'a> = Option<(usize, &'a SparrowView, &'a mut Vec<(String, KnobValue)>)>;
+
+fn turn(ui: &mut Ui, i: usize, t: &ChatTurn, mut asked: Asked<'_>) {
     Frame::group(ui.style()).show(ui, |ui| {
         ui.label(RichText::new(format!("User: {}", t.user)).strong());
         let c = t.chosen();
@@ -109,41 +123,62 @@ fn turn(ui: &mut Ui, i: usize, t: &ChatTurn) {
         egui::CollapsingHeader::new(format!("{} candidates", t.candidates.len()))
             .id_salt(("sparrow-cands", i))
             .show(ui, |ui| {
+                // A wide table scrolls sideways instead of widening the whole chat.
+                egui::ScrollArea::horizontal()
+                    .id_salt(("sparrow-cands-scroll", i))
+                    .show(ui, |ui| {
                 egui::Grid::new(("sparrow-grid", i))
-                    .striped(true)
+                    // With a controls line under each candidate, stripes would pair wrongly.
+                    .striped(asked.is_none())
                     .num_columns(6)
                     .show(ui, |ui| {
-                        for h in ["", "candidate", "evidence", "preference", "top P(violation)", "score"] {
+                        for h in ["#", "candidate", "evidence", "preference", "top P(violation)", "score"] {
                             ui.label(RichText::new(h).strong());
                         }
                         ui.end_row();
                         for (k, row) in t.candidates.iter().enumerate() {
+                            // The row number is what the `mark` and `prefer` knobs refer to.
                             let mark = if k == t.winner {
-                                RichText::new("winner").color(POSITIVE)
+                                RichText::new(format!("{k} winner")).color(POSITIVE)
                             } else if k == t.base {
-                                RichText::new("base").weak()
+                                RichText::new(format!("{k} base")).weak()
                             } else {
-                                RichText::new("")
+                                RichText::new(format!("{k}"))
                             };
                             ui.label(mark);
-                            let mut text = RichText::new(short(&row.text, 70));
+                            // Narrower cells when the feedback controls share the table.
+                            let (n_text, n_title, n_rules) =
+                                if asked.is_some() { (50, 16, 1) } else { (70, 24, 3) };
+                            let mut text = RichText::new(short(&row.text, n_text));
                             if !row.truth_violates.is_empty() {
                                 text = text.color(NEGATIVE);
                             }
                             ui.label(text);
-                            ui.label(row.search.as_ref().map(|(_, e)| short(&e.title, 24)).unwrap_or_else(|| "-".into()));
+                            ui.label(row.search.as_ref().map(|(_, e)| short(&e.title, n_title)).unwrap_or_else(|| "-".into()));
                             ui.label(format!("{:+.2}", row.preference));
                             ui.label(
                                 row.top_rules
                                     .iter()
+                                    .take(n_rules)
                                     .map(|(r, p)| format!("{r} {p:.2}"))
                                     .collect::<Vec<_>>()
                                     .join(", "),
                             );
                             ui.label(format!("{:+.2}", row.score));
                             ui.end_row();
+                            // The feedback controls go on a line of their own under the
+                            // candidate: beside it the table would not fit the panel.
+                            if let Some((turn, view, out)) = asked.as_mut() {
+                                ui.label("");
+                                feedback::row_controls(ui, *turn, &t.user, k, row, view, out);
+                                ui.end_row();
+                            }
                         }
                     });
+                    });
+                if let Some((turn, _, out)) = asked.as_mut() {
+                    feedback::prefer_button(ui, *turn, &t.user, out);
+                }
                 ui.label(RichText::new("Red text: the bank's ground-truth label says it breaks a rule (never shown to the reward models).").small());
             });
     });

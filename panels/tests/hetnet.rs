@@ -42,7 +42,9 @@ fn hetnet_panel_renders_a_view_from_a_short_run() {
     let settings = PlotSettings::default();
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 1300.0))
-        .build_ui(move |ui| lab_panel(ui, "hetnet", &state, &settings));
+        .build_ui(move |ui| {
+            lab_panel(ui, "hetnet", &state, &settings);
+        });
     harness.run();
     harness.get_by_label("episode 5 of 6, slot 5 of 10");
     harness.get_by_label("PQL λ = 1.00");

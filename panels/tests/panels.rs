@@ -78,7 +78,9 @@ fn ff_panel_renders_a_canned_view() {
     let settings = PlotSettings::default();
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 1200.0))
-        .build_ui(move |ui| lab_panel(ui, "ff", &state, &settings));
+        .build_ui(move |ui| {
+            lab_panel(ui, "ff", &state, &settings);
+        });
     harness.run();
     harness.get_by_label("FF test error 3.10%");
     harness.get_by_label("BP test error 1.90%");
@@ -108,7 +110,9 @@ fn ff_panel_renders_a_canned_view() {
 fn a_run_without_a_view_shows_loading() {
     let state = RunState::default();
     let settings = PlotSettings::default();
-    let mut harness = Harness::new_ui(move |ui| lab_panel(ui, "ff", &state, &settings));
+    let mut harness = Harness::new_ui(move |ui| {
+        lab_panel(ui, "ff", &state, &settings);
+    });
     // The spinner keeps repainting, so step a few frames rather than waiting to settle.
     harness.run_steps(3);
     assert!(harness.query_by_label_contains("Loading").is_some());
@@ -268,7 +272,9 @@ fn glom_panel_renders_a_canned_view() {
     let settings = PlotSettings::default();
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 1600.0))
-        .build_ui(move |ui| lab_panel(ui, "glom", &state, &settings));
+        .build_ui(move |ui| {
+            lab_panel(ui, "glom", &state, &settings);
+        });
     harness.run();
     harness.get_by_label("accuracy with attention 48.2%");
     harness.get_by_label("T=0 accuracy 29.5%");
@@ -306,6 +312,11 @@ fn race_view_picks_the_comparable_series_first() {
 }
 
 fn tiny_sparrow_state() -> RunState {
+    tiny_sparrow_state_asking(None)
+}
+
+/// A finished tiny Sparrow run, optionally with one question asked.
+fn tiny_sparrow_state_asking(question: Option<&str>) -> RunState {
     use trainscope_engine::labs::sparrow::{SparrowConfig, SparrowLab};
     let cfg = SparrowConfig {
         seed: 3,
@@ -330,6 +341,14 @@ fn tiny_sparrow_state() -> RunState {
     for _ in 0..steps {
         Lab::step(&mut lab).expect("step");
     }
+    if let Some(q) = question {
+        Lab::set_knob(
+            &mut lab,
+            "question",
+            trainscope_engine::KnobValue::Text(q.into()),
+        )
+        .expect("asks");
+    }
     RunState {
         status: Status::Paused,
         step: steps,
@@ -345,7 +364,9 @@ fn sparrow_panel_shows_chat_evaluation_and_rules() {
     let settings = PlotSettings::default();
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 1600.0))
-        .build_ui(move |ui| lab_panel(ui, "sparrow", &state, &settings));
+        .build_ui(move |ui| {
+            lab_panel(ui, "sparrow", &state, &settings);
+        });
     harness.run();
     assert!(
         harness
@@ -380,6 +401,62 @@ fn sparrow_panel_shows_chat_evaluation_and_rules() {
     harness.get_by_label("Rules").click();
     harness.run();
     harness.get_by_label("no medical advice");
+}
+
+#[test]
+fn sparrow_chat_tab_sends_mark_and_prefer_for_an_asked_turn() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use trainscope_engine::KnobValue;
+    let state = tiny_sparrow_state_asking(Some("is the moon made of cheese"));
+    let settings = PlotSettings::default();
+    let sent: Rc<RefCell<Vec<(String, KnobValue)>>> = Rc::default();
+    let out = sent.clone();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1600.0))
+        .build_ui(move |ui| {
+            out.borrow_mut()
+                .extend(lab_panel(ui, "sparrow", &state, &settings));
+        });
+    harness.run();
+    assert!(harness.query_by_label_contains("Teach the agent").is_some());
+    // The asked turn is the first candidates header; the example turns follow.
+    harness
+        .query_all_by_label("8 candidates")
+        .next()
+        .expect("candidates header")
+        .click();
+    harness.run();
+    assert_eq!(harness.query_all_by_label("mark").count(), 8);
+    assert_eq!(harness.query_all_by_label("complies").count(), 8);
+    assert!(harness.query_by_label("rule for candidate 3").is_some());
+    harness.get_by_label("prefer A over B");
+    assert!(sent.borrow().is_empty(), "drawing sends nothing");
+    harness
+        .query_all_by_label("mark")
+        .nth(2)
+        .expect("mark")
+        .click();
+    harness.run();
+    let got = sent.borrow().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let (name, value) = &got[0];
+    assert_eq!(name, "mark");
+    let KnobValue::Text(t) = value else {
+        panic!("{value:?}")
+    };
+    assert!(t.starts_with("0 2 ") && t.ends_with(" violates"), "{t}");
+    sent.borrow_mut().clear();
+    harness.query_all_by_label("A").nth(4).expect("A").click();
+    harness.run();
+    harness.query_all_by_label("B").nth(1).expect("B").click();
+    harness.run();
+    harness.get_by_label("prefer A over B").click();
+    harness.run();
+    assert_eq!(
+        sent.borrow().clone(),
+        vec![("prefer".to_string(), KnobValue::Text("0 4 1".into()))]
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! One agent turn as the panel and the CLI show it: the N candidates, their preference scores
 //! and rule-violation probabilities, and the winner of re-ranking @N.
 
-use super::dialogue::Dialogue;
+use super::dialogue::{Dialogue, Rule};
 use super::generate::{Candidate, Context, Generator, pref_features};
 use super::rm::RuleModels;
 use super::scorer::Scorer;
@@ -26,6 +26,11 @@ pub struct CandidateRow {
     pub score: f32,
     /// Ground-truth rules broken (short names; known for bank turns, empty for free text).
     pub truth_violates: Vec<String>,
+    /// Reader confidence (0 when it did not read); a preference-model input, kept so a
+    /// user's preference between two rows can be turned into a training pair.
+    pub reader_conf: f32,
+    /// Re-ranker probability of its evidence (0 without evidence); as `reader_conf`.
+    pub p_retrieval: f32,
 }
 
 /// A user turn and the agent's reply chosen @N.
@@ -92,6 +97,17 @@ pub fn score(
     Ok(Scored { pref: pref_s, viol })
 }
 
+/// The three highest of one candidate's P(violation) per rule, with the rules' short names
+/// (lower rule index first on ties).
+pub fn top_rules(viol: &[f32], rules: &[Rule]) -> Vec<(String, f32)> {
+    let mut top: Vec<(usize, f32)> = viol.iter().copied().enumerate().collect();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    top.iter()
+        .take(3)
+        .map(|&(r, p)| (rules[r].short.clone(), p))
+        .collect()
+}
+
 /// Generates N candidates for `ctx`, scores them and builds the chat turn.
 #[allow(clippy::too_many_arguments)]
 pub fn turn(
@@ -109,27 +125,21 @@ pub fn turn(
     let rows = cands
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            let mut top: Vec<(usize, f32)> = s.viol[i].iter().copied().enumerate().collect();
-            top.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            CandidateRow {
-                text: c.text.clone(),
-                search: c.search.clone(),
-                preference: s.pref[i],
-                top_rules: top
-                    .iter()
-                    .take(3)
-                    .map(|&(r, p)| (rules[r].short.clone(), p))
-                    .collect(),
-                max_violation: s.max_viol(i),
-                score: s.pref[i] - lambda as f32 * s.max_viol(i),
-                truth_violates: c
-                    .truth
-                    .violates
-                    .iter()
-                    .map(|&r| rules[r].short.clone())
-                    .collect(),
-            }
+        .map(|(i, c)| CandidateRow {
+            text: c.text.clone(),
+            search: c.search.clone(),
+            preference: s.pref[i],
+            top_rules: top_rules(&s.viol[i], rules),
+            max_violation: s.max_viol(i),
+            score: s.pref[i] - lambda as f32 * s.max_viol(i),
+            truth_violates: c
+                .truth
+                .violates
+                .iter()
+                .map(|&r| rules[r].short.clone())
+                .collect(),
+            reader_conf: c.reader_conf,
+            p_retrieval: c.p_retrieval,
         })
         .collect();
     Ok(ChatTurn {

@@ -44,6 +44,10 @@ pub struct SparrowConfig {
     pub rm_hidden: Vec<usize>,
     /// Labels per rule for the data-efficiency comparison (0 = all training labels).
     pub label_budgets: Vec<usize>,
+    /// The user's own rule judgements and preferences, as JSON lines: `""` keeps them in memory
+    /// only (runs stay deterministic); a path loads earlier ones at start, before the reward
+    /// models train, and appends each new one.
+    pub feedback_file: String,
     /// Training questions whose candidates the simulated rater compares.
     pub pref_questions: usize,
     /// Comparisons per context for the preference model.
@@ -81,6 +85,7 @@ impl Default for SparrowConfig {
             rm_epochs: 40,
             rm_hidden: Vec::new(),
             label_budgets: vec![4, 8, 16, 0],
+            feedback_file: String::new(),
             pref_questions: 300,
             pref_pairs: 8,
             pref_epochs: 20,

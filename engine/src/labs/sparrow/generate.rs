@@ -312,15 +312,32 @@ pub fn rater_prefers_first(a: &Candidate, b: &Candidate, ctx: &Context<'_>, rng:
 /// searched and how confident the re-ranker and the reader were, and the user turn's words
 /// crossed with "searched or not" (so it can learn when evidence helps).
 pub fn pref_features(user: &str, c: &Candidate) -> Sparse {
+    pref_features_of(
+        user,
+        &c.text,
+        c.search.is_some(),
+        c.reader_conf,
+        c.p_retrieval,
+    )
+}
+
+/// [`pref_features`] from the parts it reads (the candidates table keeps these, not the
+/// whole [`Candidate`]).
+pub fn pref_features_of(
+    user: &str,
+    text: &str,
+    ev: bool,
+    reader_conf: f32,
+    p_retrieval: f32,
+) -> Sparse {
     let d = PREF_DIM;
     let mut f = Sparse::default();
-    f.add_ngrams(d, "a", &tokens(&c.text));
-    let ev = c.search.is_some();
+    f.add_ngrams(d, "a", &tokens(text));
     let tag = if ev { "ev" } else { "no-ev" };
     f.add(d, tag, "", 1.0);
-    f.add(d, "conf", tag, c.reader_conf);
-    f.add(d, "ret", tag, c.p_retrieval);
-    f.add(d, "ret*conf", tag, c.p_retrieval * c.reader_conf);
+    f.add(d, "conf", tag, reader_conf);
+    f.add(d, "ret", tag, p_retrieval);
+    f.add(d, "ret*conf", tag, p_retrieval * reader_conf);
     let u = tokens(user);
     f.add_ngrams(d, if ev { "u-ev" } else { "u-no" }, &u);
     f

@@ -17,6 +17,8 @@ impl Lab for SparrowLab {
         };
         let full = corpus::embedded()?;
         let dialogue = Dialogue::embedded()?;
+        // Before any training, so that the user's earlier judgements count.
+        let feedback = feedback::Feedback::load(&cfg.feedback_file, &dialogue.rules)?;
         let root = Rng::new(cfg.seed);
         let take = |held: bool, limit: usize| -> Vec<usize> {
             let ids: Vec<usize> = (0..full.questions.len())
@@ -96,6 +98,7 @@ impl Lab for SparrowLab {
             samples: Vec::new(),
             asked: Vec::new(),
             last_loss: Vec::new(),
+            feedback,
         })
     }
 
@@ -237,13 +240,14 @@ impl Lab for SparrowLab {
                 let mut rng = self.root.fork(3);
                 let rm = RuleModels::train(
                     &self.dialogue.rules,
-                    &train.iter().collect::<Vec<_>>(),
+                    &self.feedback.with_user(&train),
                     fit,
                     &self.cfg.rm_hidden,
                     &mut rng,
                     &self.device,
                 )?;
                 let auc = rm.auc(&self.dialogue.rules, &held.iter().collect::<Vec<_>>())?;
+                self.feedback_after_rule_models(auc.pooled[0], &mut report);
                 report.push("auc_rule_conditional", auc.pooled[0]);
                 report.push("auc_per_rule", auc.pooled[1]);
                 report.push("auc_general", auc.pooled[2]);
@@ -368,9 +372,15 @@ impl Lab for SparrowLab {
                 self.cfg.threshold,
             ),
         ]
+        .into_iter()
+        .chain(feedback::knob_specs())
+        .collect()
     }
 
     fn set_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError> {
+        if knob == "mark" || knob == "prefer" {
+            return self.feedback_knob(knob, value);
+        }
         if knob == "question" {
             let (KnobValue::Text(q) | KnobValue::Choice(q)) = value else {
                 return Err(LabError::Knob(knob.into(), "expected text".into()));
@@ -431,8 +441,14 @@ impl Lab for SparrowLab {
                 "auc_vs_labels": self.budgets,
                 "systems": self.systems,
                 "rules": self.dialogue.rules.iter().map(|r| &r.id).collect::<Vec<_>>(),
+                // The user's own judgements and preferences, so `--out` keeps their work.
+                "user_feedback": self.feedback.records(),
             }),
         )]
+    }
+
+    fn take_knob_metrics(&mut self) -> StepReport {
+        self.take_feedback_metrics()
     }
 }
 
@@ -541,6 +557,7 @@ impl SparrowLab {
         report.push("pref_comparisons", pairs.len() as f64);
         self.pref_feats = feats;
         self.pref_pairs = pairs;
+        self.feedback_after_pref_data(report);
         Ok(())
     }
 

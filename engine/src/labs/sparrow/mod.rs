@@ -12,9 +12,11 @@ pub mod config;
 pub mod corpus;
 pub mod dialogue;
 pub mod evaluate;
+pub mod feedback;
 pub mod generate;
 pub mod qa;
 pub mod reader;
+mod retrain;
 pub mod rm;
 pub mod scorer;
 pub mod search;
@@ -115,6 +117,7 @@ pub struct SparrowLab {
     samples: Vec<chat::ChatTurn>,
     asked: Vec<chat::ChatTurn>,
     last_loss: Vec<(String, f64)>,
+    feedback: feedback::Feedback,
 }
 
 /// Restricts the corpus to the gold paragraphs of `questions` plus the first `extra` others

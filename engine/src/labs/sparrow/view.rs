@@ -3,6 +3,7 @@
 use super::SparrowLab;
 use super::chat::ChatTurn;
 use super::evaluate::SystemResult;
+use super::feedback::FeedbackSummary;
 use super::qa::{self, CurvePoint};
 use super::rm::AucReport;
 
@@ -66,6 +67,8 @@ pub struct SparrowView {
     pub asked: Vec<ChatTurn>,
     /// N and lambda in use.
     pub n_lambda: (usize, f64),
+    /// The user's own judgements and preferences, and the last live retrain.
+    pub feedback: FeedbackSummary,
 }
 
 impl SparrowLab {
@@ -137,6 +140,7 @@ impl SparrowLab {
             samples: self.samples.clone(),
             asked: self.asked.clone(),
             n_lambda: (self.cfg.n_candidates, self.cfg.lambda),
+            feedback: self.feedback.summary(),
         }
     }
 }
