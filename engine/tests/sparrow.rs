@@ -81,6 +81,73 @@ fn corpus_split_is_by_paragraph() {
 }
 
 #[test]
+fn validation_split_takes_whole_training_paragraphs() {
+    let c = corpus::embedded().expect("corpus");
+    let train: Vec<_> = c.train().collect();
+    let val = train
+        .iter()
+        .filter(|q| corpus::is_validation(&c.paragraphs[q.gold].text, 0.15))
+        .count();
+    let share = val as f64 / train.len() as f64;
+    assert!((0.1..0.2).contains(&share), "validation share {share}");
+    // Whole paragraphs go one way, and the split is not the held-out one under another name.
+    for q in &train {
+        let v = corpus::is_validation(&c.paragraphs[q.gold].text, 0.15);
+        for other in train.iter().filter(|o| o.gold == q.gold) {
+            assert_eq!(
+                v,
+                corpus::is_validation(&c.paragraphs[other.gold].text, 0.15)
+            );
+        }
+    }
+    let held_also_val = c
+        .held_out()
+        .filter(|q| corpus::is_validation(&c.paragraphs[q.gold].text, 0.15))
+        .count() as f64
+        / c.held_out().count() as f64;
+    assert!(
+        (0.1..0.2).contains(&held_also_val),
+        "salted: {held_also_val}"
+    );
+}
+
+#[test]
+fn tiny_run_calibrates_on_its_validation_questions() {
+    let cfg = SparrowConfig {
+        val_share: 0.4,
+        train_questions: 300,
+        ..tiny(2)
+    };
+    let (reports, _, _) = trainscope_engine::testing::run_lab::<SparrowLab>(cfg.clone(), 1000);
+    let last = |k: &str| {
+        reports
+            .iter()
+            .rev()
+            .find_map(|r| r.metrics.iter().find(|(n, _)| n == k).map(|(_, v)| *v))
+            .unwrap_or_else(|| panic!("no {k}"))
+    };
+    let n_val = last("val_questions");
+    assert!(
+        n_val >= 60.0 && n_val <= 180.0,
+        "{n_val} validation questions"
+    );
+    assert_eq!(last("calibrated"), 1.0);
+    // With no validation share there is nothing to calibrate on: raw confidence is used.
+    let (reports, _, _) = trainscope_engine::testing::run_lab::<SparrowLab>(
+        SparrowConfig {
+            val_share: 0.0,
+            ..cfg
+        },
+        1000,
+    );
+    assert!(
+        !reports
+            .iter()
+            .any(|r| r.metrics.iter().any(|(n, _)| n == "calibrated"))
+    );
+}
+
+#[test]
 fn index_finds_paragraphs() {
     let ps: Vec<Paragraph> = [
         "Cats purr and hunt mice.",

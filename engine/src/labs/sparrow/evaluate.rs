@@ -121,7 +121,8 @@ pub fn evaluate(
                     }
                     Context::Factual { .. } => {
                         acc.facts += 1.0;
-                        let answered = matches!(c.source, Source::Reader | Source::ClosedBook);
+                        let answered = matches!(c.source, Source::Reader | Source::ClosedBook)
+                            && !c.truth.evasive;
                         if answered {
                             acc.answered += 1.0;
                             if c.truth.correct == Some(true) && c.truth.supported == Some(true) {

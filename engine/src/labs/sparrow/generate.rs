@@ -12,6 +12,7 @@
 //! Every candidate carries ground-truth labels, used only for evaluation and by the simulated
 //! rater, never as input to a reward model.
 
+use super::calibrate::Signals;
 use super::corpus::Corpus;
 use super::dialogue::{Dialogue, Group};
 use super::qa::Qa;
@@ -115,6 +116,9 @@ pub struct Generator<'a> {
     pub qa: &'a Qa,
     /// BM25 depth.
     pub k: usize,
+    /// Decline threshold: a yes/no answer with evidence whose calibrated P(supported and
+    /// plausible) is below it becomes "I'm not sure" (with the evidence still shown).
+    pub threshold: f32,
 }
 
 fn plain(text: &str, source: Source, truth: Truth) -> Candidate {
@@ -147,22 +151,50 @@ impl Generator<'_> {
             let mut order: Vec<usize> = (0..hits.len()).collect();
             order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
             let query = content_words(user).join(" ");
+            let p_closed = self.qa.closed_book(user)?;
             for &i in order.iter().take(n_ev) {
                 let pid = hits[i].id;
                 let p = &self.corpus.paragraphs[pid];
                 let ev = evidence(pid, p, user);
+                let mut declined = false;
                 let (text, conf, correct) = if is_yes_no(user) {
                     let py = self.qa.reader.probs(&[&reader_features(user, Some(p))])?[0];
                     let yes = py >= 0.5;
+                    // The same signals the always-search answerer calibrates, for this hit.
+                    let signals = Signals {
+                        p_retrieval: probs[i],
+                        p_second: (0..probs.len())
+                            .filter(|&j| j != i)
+                            .map(|j| probs[j])
+                            .fold(0.0, f32::max),
+                        p_yes: py,
+                        p_yes_closed: p_closed,
+                        bm25_rank: i,
+                        same_article: hits
+                            .iter()
+                            .filter(|h| {
+                                h.id != pid && self.corpus.paragraphs[h.id].title == p.title
+                            })
+                            .count(),
+                        bm25_rel: hits[i].score / hits[0].score.max(1e-6),
+                    };
+                    declined = self.qa.confidence(&signals) < self.threshold;
                     let correct = match ctx {
-                        Context::Factual { answer, .. } => Some(yes == answer),
+                        Context::Factual { answer, .. } if !declined => Some(yes == answer),
                         _ => None,
                     };
-                    let t = format!(
-                        "{}, according to \"{}\".",
-                        if yes { "Yes" } else { "No" },
-                        p.title
-                    );
+                    let t = if declined {
+                        format!(
+                            "I'm not sure; the closest evidence I found, in \"{}\", is below.",
+                            p.title
+                        )
+                    } else {
+                        format!(
+                            "{}, according to \"{}\".",
+                            if yes { "Yes" } else { "No" },
+                            p.title
+                        )
+                    };
                     (t, py.max(1.0 - py), correct)
                 } else {
                     let t = format!(
@@ -186,8 +218,8 @@ impl Generator<'_> {
                         violates: Vec::new(),
                         correct,
                         supported,
-                        evasive: false,
-                        helpful: matches!(ctx, Context::Factual { .. }),
+                        evasive: declined,
+                        helpful: !declined && matches!(ctx, Context::Factual { .. }),
                     },
                 });
             }

@@ -46,7 +46,10 @@ impl Lab for SparrowLab {
             (full, train_ids, eval_ids)
         };
         let (val_q, train_q): (Vec<usize>, Vec<usize>) = train_q.into_iter().partition(|&q| {
-            corpus::is_validation(&corpus.paragraphs[corpus.questions[q].gold].text, cfg.val_share)
+            corpus::is_validation(
+                &corpus.paragraphs[corpus.questions[q].gold].text,
+                cfg.val_share,
+            )
         });
         let mut tasks = vec![Task::Index];
         tasks.extend((0..Self::n_chunks(train_q.len(), cfg.chunk)).map(Task::RetrieveTrain));

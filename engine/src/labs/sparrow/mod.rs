@@ -178,6 +178,7 @@ impl SparrowLab {
             index: self.index()?,
             qa: &self.qa,
             k: self.cfg.k,
+            threshold: self.cfg.threshold as f32,
         })
     }
 
