@@ -128,7 +128,7 @@ fn tiny_run_calibrates_on_its_validation_questions() {
     };
     let n_val = last("val_questions");
     assert!(
-        n_val >= 60.0 && n_val <= 180.0,
+        (60.0..=180.0).contains(&n_val),
         "{n_val} validation questions"
     );
     assert_eq!(last("calibrated"), 1.0);

@@ -147,8 +147,9 @@ fn solve(mut a: [[f64; DIM]; DIM], mut b: [f64; DIM]) -> Option<[f64; DIM]> {
         b.swap(c, piv);
         for r in c + 1..DIM {
             let f = a[r][c] / a[c][c];
-            for k in c..DIM {
-                a[r][k] -= f * a[c][k];
+            let pivot = a[c];
+            for (x, p) in a[r].iter_mut().zip(pivot).skip(c) {
+                *x -= f * p;
             }
             b[r] -= f * b[c];
         }
