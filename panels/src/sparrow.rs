@@ -37,8 +37,8 @@ pub fn show(
         ));
         ui.separator();
         ui.label(format!(
-            "{} paragraphs, {} train / {} held-out questions, {} train / {} held-out judgements",
-            view.sizes[0], view.sizes[1], view.sizes[2], view.sizes[3], view.sizes[4]
+            "{} paragraphs, {} train / {} validation / {} held-out questions, {} train / {} held-out judgements",
+            view.sizes[0], view.sizes[1], view.sizes[2], view.sizes[3], view.sizes[4], view.sizes[5]
         ));
     });
     ui.label(

@@ -51,8 +51,8 @@ pub struct SparrowView {
     pub phase: String,
     /// The 23 rules.
     pub rules: Vec<RuleInfo>,
-    /// Sizes: paragraphs, train questions, held-out questions, train / held-out judgements.
-    pub sizes: [usize; 5],
+    /// Sizes: paragraphs, train / validation / held-out questions, train / held-out judgements.
+    pub sizes: [usize; 6],
     /// Question answering, once evaluated.
     pub qa: Option<QaSummary>,
     /// Rule-model AUCs, once trained.
@@ -129,6 +129,7 @@ impl SparrowLab {
             sizes: [
                 self.corpus.paragraphs.len(),
                 self.train_q.len(),
+                self.val_q.len(),
                 self.eval_q.len(),
                 judgements.len() - held,
                 held,
