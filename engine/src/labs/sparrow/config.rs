@@ -36,8 +36,12 @@ pub struct SparrowConfig {
     pub reader_epochs: usize,
     /// Adam learning rate of the re-ranker and the reader.
     pub lr: f64,
-    /// Decline ("I'm not sure") when the calibrated P(supported and plausible) is below.
-    pub threshold: f64,
+    /// Decline ("I'm not sure") when the calibrated P(supported and plausible) is below this.
+    /// Unset (the default): chosen on the validation questions, as the confidence at which the
+    /// agent answers `answer_share` of them.
+    pub threshold: Option<f64>,
+    /// Share of validation questions the agent should answer when `threshold` is unset.
+    pub answer_share: f64,
     /// Rule-model training epochs.
     pub rm_epochs: usize,
     /// Hidden widths of the rule models (empty = logistic regression).
@@ -81,7 +85,8 @@ impl Default for SparrowConfig {
             rerank_hidden: vec![16],
             reader_epochs: 4,
             lr: 0.003,
-            threshold: 0.4,
+            threshold: None,
+            answer_share: 0.35,
             rm_epochs: 40,
             rm_hidden: Vec::new(),
             label_budgets: vec![4, 8, 16, 0],
@@ -124,7 +129,10 @@ impl SparrowConfig {
         if !(0.0..=0.5).contains(&self.val_share) {
             return Err(LabError::config("val_share", "must be in [0, 0.5]"));
         }
-        if !(0.0..=1.0).contains(&self.threshold) {
+        if !(self.answer_share > 0.0 && self.answer_share <= 1.0) {
+            return Err(LabError::config("answer_share", "must be in (0, 1]"));
+        }
+        if self.threshold.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
             return Err(LabError::config("threshold", "must be in [0, 1]"));
         }
         if !(0.0..=100.0).contains(&self.lambda)

@@ -90,6 +90,7 @@ impl Lab for SparrowLab {
             reader_opt: adam(),
             outcomes: Vec::new(),
             val_outcomes: Vec::new(),
+            chosen_threshold: None,
             rm: None,
             auc: None,
             budgets: Vec::new(),
@@ -372,7 +373,7 @@ impl Lab for SparrowLab {
                 0.0,
                 1.0,
                 false,
-                self.cfg.threshold,
+                self.threshold(),
             ),
         ]
         .into_iter()
@@ -405,7 +406,7 @@ impl Lab for SparrowLab {
         match knob {
             "n_candidates" => self.cfg.n_candidates = x as usize,
             "lambda" => self.cfg.lambda = x,
-            "threshold" => self.cfg.threshold = x,
+            "threshold" => self.cfg.threshold = Some(x),
             _ => {
                 return Err(LabError::Knob(
                     knob.into(),
@@ -473,7 +474,7 @@ impl SparrowLab {
             .filter(|x| x.reader_gold_right)
             .count();
         report.push("reader_acc_gold_top_third", right as f64 / third as f64);
-        let (cov, sp) = qa::at_threshold(o, self.cfg.threshold as f32);
+        let (cov, sp) = qa::at_threshold(o, self.threshold() as f32);
         report.push("coverage", cov);
         report.push("sp_rate", sp);
         let (cov_closed, right_closed) = qa::no_search_at(o, cov);
@@ -503,7 +504,15 @@ impl SparrowLab {
             o.confidence = self.qa.confidence(&o.signals);
         }
         let v = &self.val_outcomes;
-        let (cov, sp) = qa::at_threshold(v, self.cfg.threshold as f32);
+        if self.qa.calibrator.is_some() {
+            let mut conf: Vec<f32> = v.iter().map(|o| o.confidence).collect();
+            conf.sort_by(|a, b| b.total_cmp(a));
+            let m =
+                ((self.cfg.answer_share * conf.len() as f64).ceil() as usize).clamp(1, conf.len());
+            self.chosen_threshold = Some(conf[m - 1] as f64);
+        }
+        report.push("threshold", self.threshold());
+        let (cov, sp) = qa::at_threshold(v, self.threshold() as f32);
         report.push("val_questions", v.len() as f64);
         report.push("val_coverage", cov);
         report.push("val_sp_rate", sp);

@@ -45,6 +45,10 @@ use search::{Hit, SearchIndex};
 use text::Sparse;
 pub use view::SparrowView;
 
+/// Decline threshold on the uncalibrated confidence (P(paragraph) x reader confidence), used
+/// only when there are no validation questions to calibrate on.
+pub const RAW_THRESHOLD: f64 = 0.65;
+
 /// One unit of work; a run is a fixed list of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Task {
@@ -106,6 +110,8 @@ pub struct SparrowLab {
     rng_train: Rng,
     outcomes: Vec<Outcome>,
     val_outcomes: Vec<Outcome>,
+    /// The threshold chosen on the validation questions (when the config leaves it unset).
+    chosen_threshold: Option<f64>,
     rm: Option<RuleModels>,
     auc: Option<AucReport>,
     budgets: Vec<(usize, [f64; 3])>,
@@ -167,6 +173,15 @@ impl SparrowLab {
             .ok_or_else(|| LabError::compute("the search index is not built yet"))
     }
 
+    /// The decline threshold in force: the config's, else the one chosen on validation, else
+    /// (no calibration, e.g. `val_share = 0`) [`RAW_THRESHOLD`] on the raw confidence.
+    pub fn threshold(&self) -> f64 {
+        self.cfg
+            .threshold
+            .or(self.chosen_threshold)
+            .unwrap_or(RAW_THRESHOLD)
+    }
+
     fn n_chunks(n: usize, chunk: usize) -> usize {
         n.div_ceil(chunk)
     }
@@ -178,7 +193,7 @@ impl SparrowLab {
             index: self.index()?,
             qa: &self.qa,
             k: self.cfg.k,
-            threshold: self.cfg.threshold as f32,
+            threshold: self.threshold() as f32,
         })
     }
 
@@ -228,7 +243,7 @@ impl SparrowLab {
             &self.corpus,
             question,
             self.cfg.k,
-            self.cfg.threshold as f32,
+            self.threshold() as f32,
         )
     }
 
