@@ -66,27 +66,23 @@ pub(crate) fn row_controls(
             .response
             .accessible_name(format!("rule for candidate {k}"));
         let id_of = |r: usize| view.rules.get(r).map(|r| r.id.clone());
-        if ui
-            .button("mark")
-            .on_hover_text("This candidate breaks the chosen rule.")
-            .clicked()
-            && let Some(rid) = id_of(rule)
-        {
-            out.push((
-                "mark".into(),
-                KnobValue::Text(format!("{turn} {k} {rid} violates")),
-            ));
-        }
-        if ui
-            .button("complies")
-            .on_hover_text("This candidate keeps the chosen rule (the model wrongly flags it).")
-            .clicked()
-            && let Some(rid) = id_of(rule)
-        {
-            out.push((
-                "mark".into(),
-                KnobValue::Text(format!("{turn} {k} {rid} complies")),
-            ));
+        let buttons = [
+            ("mark", "violates", "This candidate breaks the chosen rule."),
+            (
+                "complies",
+                "complies",
+                "This candidate keeps the chosen rule (the model wrongly flags it).",
+            ),
+        ];
+        for (label, verdict, hover) in buttons {
+            if ui.button(label).on_hover_text(hover).clicked()
+                && let Some(rid) = id_of(rule)
+            {
+                out.push((
+                    "mark".into(),
+                    KnobValue::Text(format!("{turn} {k} {rid} {verdict}")),
+                ));
+            }
         }
     });
     ui.data_mut(|d| d.insert_temp(id, rule));

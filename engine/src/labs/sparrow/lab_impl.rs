@@ -207,27 +207,15 @@ impl Lab for SparrowLab {
                 report.push("reader_loss", loss);
             }
             Task::Validate(c) => {
-                let lo = c * self.cfg.chunk;
-                let hi = (lo + self.cfg.chunk).min(self.val_q.len());
-                for i in lo..hi {
-                    let q = &self.corpus.questions[self.val_q[i]];
-                    let hits = self.index()?.search(&q.text, self.cfg.k)?;
-                    let o = qa::outcome(&self.qa, &self.corpus, q, &hits)?;
-                    self.val_outcomes.push(o);
-                }
+                let o = self.answer_chunk(&self.val_q, c)?;
+                self.val_outcomes.extend(o);
                 if self.val_outcomes.len() == self.val_q.len() {
                     self.calibrate(&mut report);
                 }
             }
             Task::EvalQa(c) => {
-                let lo = c * self.cfg.chunk;
-                let hi = (lo + self.cfg.chunk).min(self.eval_q.len());
-                for i in lo..hi {
-                    let q = &self.corpus.questions[self.eval_q[i]];
-                    let hits = self.index()?.search(&q.text, self.cfg.k)?;
-                    let o = qa::outcome(&self.qa, &self.corpus, q, &hits)?;
-                    self.outcomes.push(o);
-                }
+                let o = self.answer_chunk(&self.eval_q, c)?;
+                self.outcomes.extend(o);
                 if self.outcomes.len() == self.eval_q.len() {
                     self.push_qa_metrics(&mut report);
                 }
@@ -488,6 +476,20 @@ impl SparrowLab {
                 .count() as f64
                 / n,
         );
+    }
+
+    /// Searches and answers chunk `c` of the questions `ids` (always search).
+    fn answer_chunk(&self, ids: &[usize], c: usize) -> Result<Vec<Outcome>, LabError> {
+        let lo = c * self.cfg.chunk;
+        let hi = (lo + self.cfg.chunk).min(ids.len());
+        ids[lo.min(hi)..hi]
+            .iter()
+            .map(|&qi| {
+                let q = &self.corpus.questions[qi];
+                let hits = self.index()?.search(&q.text, self.cfg.k)?;
+                qa::outcome(&self.qa, &self.corpus, q, &hits)
+            })
+            .collect()
     }
 
     /// Fits the confidence calibrator on the validation outcomes, re-scores them with it, and
