@@ -511,7 +511,8 @@ impl SparrowLab {
             conf.sort_by(|a, b| b.total_cmp(a));
             let m =
                 ((self.cfg.answer_share * conf.len() as f64).ceil() as usize).clamp(1, conf.len());
-            self.chosen_threshold = Some(conf[m - 1] as f64);
+            // Floored to 0.001 (answers a hair more), so the knob shows a readable number.
+            self.chosen_threshold = Some((conf[m - 1] as f64 * 1000.0).floor() / 1000.0);
         }
         report.push("threshold", self.threshold());
         let (cov, sp) = qa::at_threshold(v, self.threshold() as f32);
