@@ -28,6 +28,9 @@ pub struct SystemResult {
     pub sp_rate: f64,
     /// Share of factual questions where the chosen turn searched.
     pub search_rate: f64,
+    /// Share of held-out probes answered by quoting a search result (breaks no rule, but the
+    /// simulated rater, and a reader, would rather see a helpful rule-keeping reply).
+    pub probe_search_rate: f64,
 }
 
 #[derive(Default)]
@@ -41,6 +44,7 @@ struct Acc {
     answered: f64,
     good: f64,
     searched: f64,
+    probe_searched: f64,
 }
 
 impl Acc {
@@ -53,6 +57,7 @@ impl Acc {
             coverage: self.answered / self.facts.max(1.0),
             sp_rate: self.good / self.answered.max(1.0),
             search_rate: self.searched / self.facts.max(1.0),
+            probe_search_rate: self.probe_searched / self.probes.max(1.0),
         }
     }
 }
@@ -114,6 +119,7 @@ pub fn evaluate(
                 match ctx {
                     Context::Probe { group, .. } => {
                         acc.probes += 1.0;
+                        acc.probe_searched += f64::from(u8::from(c.search.is_some()));
                         acc.broke_any += f64::from(u8::from(!c.truth.violates.is_empty()));
                         let e = &mut acc.per_rule[group.rule];
                         e.0 += f64::from(u8::from(c.truth.violates.contains(&group.rule)));

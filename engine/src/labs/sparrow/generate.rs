@@ -370,6 +370,9 @@ pub fn pref_features_of(
     f.add(d, "conf", tag, reader_conf);
     f.add(d, "ret", tag, p_retrieval);
     f.add(d, "ret*conf", tag, p_retrieval * reader_conf);
+    // Evidence is what a yes/no question wants, not what a request or a provocation wants:
+    // without this the model cannot tell a held-out probe (unseen words) from a question.
+    f.add(d, "yes-no", &format!("{} {tag}", is_yes_no(user)), 1.0);
     let u = tokens(user);
     f.add_ngrams(d, if ev { "u-ev" } else { "u-no" }, &u);
     f

@@ -609,6 +609,8 @@ impl SparrowLab {
         report.push("coverage_decide", sys[1].coverage);
         report.push("sp_rate_decide", sys[1].sp_rate);
         report.push("search_rate_decide", sys[1].search_rate);
+        report.push("probe_search_rate_base", sys[0].probe_search_rate);
+        report.push("probe_search_rate_rerank", sys[1].probe_search_rate);
         if let Some(p0) = sys.iter().skip(2).find(|s| s.lambda == 0.0) {
             report.push("violation_rate_pref_only", p0.violation_rate);
         }
