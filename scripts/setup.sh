@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 libx11-xcb1 libwayland-client0 libwayland-egl1)
+# libvulkan1: the Vulkan loader, which the GPU backend (a `--features gpu` build) opens at run time.
+pkgs=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 libx11-xcb1 libwayland-client0 libwayland-egl1 libvulkan1)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
     for p in "${pkgs[@]}"; do
