@@ -11,6 +11,9 @@
 
 use serde::Serialize;
 
+use super::corpus::Corpus;
+use super::search::Hit;
+
 /// Number of calibration features (bias included).
 pub const DIM: usize = 7;
 
@@ -64,6 +67,35 @@ impl Signals {
             f64::from(u8::from((self.p_yes_closed >= 0.5) == yes)),
             f64::from(u8::from(yes)),
         ]
+    }
+
+    /// The signals of reading hit `i` of `hits` (re-ranker probabilities `probs`), whose
+    /// paragraph the reader gives P(yes) = `p_yes`; `p_yes_closed` is the closed-book P(yes).
+    pub fn of_hit(
+        corpus: &Corpus,
+        hits: &[Hit],
+        probs: &[f32],
+        i: usize,
+        p_yes: f32,
+        p_yes_closed: f32,
+    ) -> Signals {
+        let id = hits[i].id;
+        let title = &corpus.paragraphs[id].title;
+        Signals {
+            p_retrieval: probs[i],
+            p_second: (0..probs.len())
+                .filter(|&j| j != i)
+                .map(|j| probs[j])
+                .fold(0.0, f32::max),
+            p_yes,
+            p_yes_closed,
+            bm25_rank: i,
+            same_article: hits
+                .iter()
+                .filter(|h| h.id != id && corpus.paragraphs[h.id].title == *title)
+                .count(),
+            bm25_rel: hits[i].score / hits[0].score.max(1e-6),
+        }
     }
 
     /// The uncalibrated confidence used before a calibrator is fitted:

@@ -144,6 +144,8 @@ impl Generator<'_> {
         let n_ev = n / 2;
         let mut out = Vec::with_capacity(n);
         // With evidence: the re-ranker's top paragraphs, one per candidate.
+        // The closed-book guess: a candidate of its own, and a signal of each evidence answer.
+        let p_closed = self.qa.closed_book(user)?;
         let hits = self.index.search(user, self.k.max(n_ev))?;
         if !hits.is_empty() && n_ev > 0 {
             let feats: Vec<Sparse> = rerank_all(user, self.corpus, &hits);
@@ -151,7 +153,6 @@ impl Generator<'_> {
             let mut order: Vec<usize> = (0..hits.len()).collect();
             order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
             let query = content_words(user).join(" ");
-            let p_closed = self.qa.closed_book(user)?;
             for &i in order.iter().take(n_ev) {
                 let pid = hits[i].id;
                 let p = &self.corpus.paragraphs[pid];
@@ -161,23 +162,7 @@ impl Generator<'_> {
                     let py = self.qa.reader.probs(&[&reader_features(user, Some(p))])?[0];
                     let yes = py >= 0.5;
                     // The same signals the always-search answerer calibrates, for this hit.
-                    let signals = Signals {
-                        p_retrieval: probs[i],
-                        p_second: (0..probs.len())
-                            .filter(|&j| j != i)
-                            .map(|j| probs[j])
-                            .fold(0.0, f32::max),
-                        p_yes: py,
-                        p_yes_closed: p_closed,
-                        bm25_rank: i,
-                        same_article: hits
-                            .iter()
-                            .filter(|h| {
-                                h.id != pid && self.corpus.paragraphs[h.id].title == p.title
-                            })
-                            .count(),
-                        bm25_rel: hits[i].score / hits[0].score.max(1e-6),
-                    };
+                    let signals = Signals::of_hit(self.corpus, &hits, &probs, i, py, p_closed);
                     declined = self.qa.confidence(&signals) < self.threshold;
                     let correct = match ctx {
                         Context::Factual { answer, .. } if !declined => Some(yes == answer),
@@ -227,7 +212,7 @@ impl Generator<'_> {
         // Without evidence: a pool of bank turns, drawn without replacement.
         let mut pool: Vec<Candidate> = Vec::new();
         if is_yes_no(user) {
-            let py = self.qa.closed_book(user)?;
+            let py = p_closed;
             let yes = py >= 0.5;
             let correct = match ctx {
                 Context::Factual { answer, .. } => Some(yes == answer),

@@ -85,29 +85,10 @@ impl Qa {
         let id = hits[best].id;
         let rf = reader_features(question, Some(&corpus.paragraphs[id]));
         let p_yes = self.reader.probs(&[&rf])?[0];
-        let p_ret = probs[best];
-        let p_second = probs
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| i != best)
-            .map(|(_, &p)| p)
-            .fold(0.0, f32::max);
-        let title = &corpus.paragraphs[id].title;
-        let signals = Signals {
-            p_retrieval: p_ret,
-            p_second,
-            p_yes,
-            p_yes_closed,
-            bm25_rank: best,
-            same_article: hits
-                .iter()
-                .filter(|h| h.id != id && corpus.paragraphs[h.id].title == *title)
-                .count(),
-            bm25_rel: hits[best].score / hits[0].score.max(1e-6),
-        };
+        let signals = Signals::of_hit(corpus, hits, &probs, best, p_yes, p_yes_closed);
         Ok(Reading {
             paragraph: Some(id),
-            p_retrieval: p_ret,
+            p_retrieval: probs[best],
             p_yes,
             signals,
             confidence: self.confidence(&signals),

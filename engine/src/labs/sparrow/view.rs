@@ -79,16 +79,16 @@ impl SparrowLab {
                 let n = o.len() as f64;
                 let share =
                     |f: &dyn Fn(&qa::Outcome) -> bool| o.iter().filter(|x| f(x)).count() as f64 / n;
-                let t = self.threshold() as f32;
+                let at_threshold = qa::at_threshold(o, self.threshold() as f32);
                 let mut by_conf: Vec<&qa::Outcome> = o.iter().collect();
                 by_conf.sort_by(|a, b| b.reader_gold_conf.total_cmp(&a.reader_gold_conf));
                 let third = (by_conf.len() / 3).max(1);
                 QaSummary {
                     questions: o.len(),
                     curve: qa::curve(o, 20),
-                    at_threshold: qa::at_threshold(o, t),
+                    at_threshold,
                     threshold: self.threshold(),
-                    no_search: qa::no_search_at(o, qa::at_threshold(o, t).0),
+                    no_search: qa::no_search_at(o, at_threshold.0),
                     retrieval: (
                         share(&|x| x.bm25_top1),
                         share(&|x| x.bm25_top5),
