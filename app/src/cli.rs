@@ -86,10 +86,9 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, trainscope_engine::LabEr
     }
 }
 
-/// Key metrics shown beside the progress bar, when present.
-const KEY_METRICS: &[&str] = &["test_error", "bp_test_error", "ff_loss", "bp_loss", "loss"];
-
 struct Metrics {
+    /// The lab's headline metrics: shown beside the progress bar when present.
+    key: Vec<&'static str>,
     last: Vec<(String, f64)>,
     csv: std::io::BufWriter<std::fs::File>,
 }
@@ -107,7 +106,7 @@ impl Metrics {
     }
 
     fn summary_line(&self) -> String {
-        KEY_METRICS
+        self.key
             .iter()
             .filter_map(|k| self.last.iter().find(|(n, _)| n == k))
             .map(|(n, v)| format!("{n}={v:.4}"))
@@ -149,7 +148,9 @@ pub fn run_in(args: &RunArgs, multi: Option<(&MultiProgress, &str)>) -> Result<R
     let csv_path = out.join("metrics.csv");
     let file = std::fs::File::create(&csv_path)
         .with_context(|| format!("creating {}", csv_path.display()))?;
+    let headline = (preset.entry()?.headline)(&preset.config);
     let mut metrics = Metrics {
+        key: headline.clone(),
         last: Vec::new(),
         csv: std::io::BufWriter::new(file),
     };
@@ -224,6 +225,13 @@ pub fn run_in(args: &RunArgs, multi: Option<(&MultiProgress, &str)>) -> Result<R
             serde_json::Number::from_f64(*value).map_or(serde_json::Value::Null, Into::into),
         );
     }
+    // Curves and tables go beside summary.json, whose keys stay flat numbers for scripts.
+    let results = lab.results();
+    if !results.is_empty() {
+        let path = out.join("results.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     let summary = serde_json::Value::Object(summary);
     let summary_path = out.join("summary.json");
     std::fs::write(
@@ -250,9 +258,14 @@ pub fn run_in(args: &RunArgs, multi: Option<(&MultiProgress, &str)>) -> Result<R
 
 /// `trainscope bench`: steps per second of a preset's training step, without evaluation.
 pub fn bench(args: &BenchArgs) -> Result<()> {
-    let mut sets = args.set.clone();
-    sets.push("eval_every=0".into());
-    let preset = load_preset(&args.preset, &sets, None)?;
+    let mut preset = load_preset(&args.preset, &args.set, None)?;
+    // Time the training step alone: labs that evaluate periodically stop doing so, unless the
+    // user set it. Labs without the key (HetNet, Sparrow) have nothing to turn off.
+    if preset.config.contains_key("eval_every")
+        && !args.set.iter().any(|s| s.starts_with("eval_every"))
+    {
+        preset.apply_set("eval_every=0")?;
+    }
     let backend = Backend::select(args.backend);
     if let Some(n) = &backend.notice {
         eprintln!("note: {n}");

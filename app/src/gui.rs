@@ -557,9 +557,7 @@ impl TrainscopeApp {
                 self.run.as_ref().map(|r| &r.runner)
             };
             if let Some(runner) = runner {
-                for (name, value) in changes {
-                    runner.send(Command::SetKnob(name, value));
-                }
+                send_requests(runner, changes);
             }
             return;
         }
@@ -570,9 +568,7 @@ impl TrainscopeApp {
             egui::ScrollArea::vertical().show(ui, |ui| lab_panel(ui, &lab, &state, &settings));
         self.panel_rect = inner.inner_rect;
         if let Some(run) = &self.run {
-            for (name, value) in inner.inner {
-                run.runner.send(Command::SetKnob(name, value));
-            }
+            send_requests(&run.runner, inner.inner);
         }
     }
 
@@ -689,4 +685,14 @@ pub fn run(
         }),
     )
     .map_err(|e| anyhow!("could not open the window: {e}"))
+}
+
+/// Sends what a panel's controls asked for to its run.
+fn send_requests(runner: &Runner, requests: Vec<trainscope_panels::Request>) {
+    for r in requests {
+        runner.send(match r {
+            trainscope_panels::Request::Knob(name, value) => Command::SetKnob(name, value),
+            trainscope_panels::Request::Act(action) => Command::Act(action),
+        });
+    }
 }

@@ -13,78 +13,23 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
-/// Small `--set`s per lab, keyed on the preset file's `<lab>-` prefix, so every preset runs in
-/// seconds.
-fn small(preset_stem: &str) -> &'static [&'static str] {
-    if preset_stem.starts_with("glom-") {
-        &[
-            "--set",
-            "batch_size=4",
-            "--set",
-            "test_images=10",
-            "--set",
-            "curve_images=4",
-            "--set",
-            "eval_every=2",
-        ]
-    } else if preset_stem.starts_with("sparrow-") {
-        &[
-            "--set",
-            "index_dir=\"ram\"",
-            "--set",
-            "corpus_limit=150",
-            "--set",
-            "train_questions=120",
-            "--set",
-            "eval_questions=40",
-            "--set",
-            "rerank_epochs=1",
-            "--set",
-            "reader_epochs=2",
-            "--set",
-            "rm_epochs=4",
-            "--set",
-            "label_budgets=[4]",
-            "--set",
-            "pref_questions=10",
-            "--set",
-            "pref_pairs=4",
-            "--set",
-            "pref_epochs=2",
-            "--set",
-            "probe_repeats=1",
-            "--set",
-            "decide_questions=6",
-        ]
-    } else if preset_stem.starts_with("hetnet-") {
-        &[
-            "--set",
-            "episodes=3",
-            "--set",
-            "slots_per_episode=1",
-            "--set",
-            "hidden=[8]",
-            "--set",
-            "batch_size=4",
-            "--set",
-            "replay=50",
-            "--set",
-            "probe_size=4",
-        ]
-    } else {
-        &[
-            "--set",
-            "train_limit=300",
-            "--set",
-            "test_limit=100",
-            "--set",
-            "layers=[32,32]",
-            "--set",
-            "batch_size=20",
-            "--set",
-            "eval_every=2",
-        ]
-    }
+/// The `--set`s that shrink a preset of lab `lab` to seconds: the lab's own tiny settings.
+fn small_for(lab: &str) -> Vec<String> {
+    let entry = trainscope_engine::labs::find(lab).expect("registered lab");
+    entry
+        .tiny
+        .iter()
+        .flat_map(|s| ["--set".to_string(), s.to_string()])
+        .collect()
+}
+
+/// [`small_for`] the lab of a built-in preset.
+fn small(preset: &str) -> Vec<String> {
+    small_for(
+        &trainscope_engine::Preset::resolve(preset)
+            .expect("preset")
+            .lab,
+    )
 }
 
 #[test]
@@ -106,7 +51,7 @@ fn every_preset_runs_headless_and_writes_metrics_and_summary() {
             .arg("run")
             .arg(&path)
             .args(["--steps", "3", "--quiet", "--set", "seed=4"])
-            .args(small(&stem))
+            .args(small(&path.display().to_string()))
             .arg("--out")
             .arg(&out)
             .output()
@@ -134,34 +79,12 @@ fn every_preset_runs_headless_and_writes_metrics_and_summary() {
             summary["config"]["seed"], 4,
             "--set reaches the effective config"
         );
-        if stem.starts_with("glom-") {
-            assert_eq!(summary["config"]["batch_size"], 4);
-            for key in ["acc_attn", "acc_t0", "island_score"] {
-                let v = summary[key].as_f64().unwrap_or(f64::NAN);
-                assert!(v.is_finite(), "{stem}: {key} in summary.json");
-            }
-        } else if stem.starts_with("sparrow-") {
-            assert_eq!(summary["config"]["train_questions"], 120);
-            for key in [
-                "coverage",
-                "sp_rate",
-                "violation_rate_rerank",
-                "violation_rate_base",
-                "auc_rule_conditional",
-                "auc_general",
-            ] {
-                let v = summary[key].as_f64().unwrap_or(f64::NAN);
-                assert!(v.is_finite(), "{stem}: {key} in summary.json");
-            }
-            assert!(out.join("sparrow.json").exists());
-        } else if stem.starts_with("hetnet-") {
-            assert_eq!(summary["config"]["episodes"], 3);
-            for k in ["pql_wmmse_ratio", "idqn_wmmse_ratio"] {
-                assert!(summary[k].as_f64().is_some_and(|r| r > 0.0), "{k}");
-            }
-            assert!(out.join("hetnet_last_episode.json").exists());
-        } else {
-            assert_eq!(summary["config"]["train_limit"], 300);
+        // The lab's headline metrics, for this preset's config, are numbers in summary.json.
+        let preset = trainscope_engine::Preset::load(&path).expect("preset");
+        let entry = trainscope_engine::labs::find(&preset.lab).expect("lab");
+        for key in (entry.headline)(&preset.config) {
+            let v = summary[key].as_f64().unwrap_or(f64::NAN);
+            assert!(v.is_finite(), "{stem}: {key} in summary.json");
         }
         assert!(
             summary["backend"]
@@ -169,17 +92,6 @@ fn every_preset_runs_headless_and_writes_metrics_and_summary() {
                 .is_some_and(|b| b.starts_with("cpu"))
         );
         assert!(summary["wall_seconds"].as_f64().is_some());
-        if stem.starts_with("ff-") {
-            let te = summary["test_error"].as_f64().expect("test_error");
-            assert!((0.0..=1.0).contains(&te));
-            if summary["config"]["bp"].as_bool() != Some(false) {
-                assert!(summary["bp_test_error"].as_f64().is_some());
-            }
-            if summary["config"]["one_pass"].as_bool() == Some(true) {
-                assert!(summary["one_pass_test_error"].as_f64().is_some());
-                assert!(out.join("ff_inference_cost.json").exists());
-            }
-        }
         let _ = std::fs::remove_dir_all(&out);
         ran += 1;
     }
@@ -244,7 +156,7 @@ fn race_runs_both_variants_on_the_same_seed_and_compares_them() {
     let sets = small("ff-mnist-quick");
     let o = bin()
         .args(["race", "ff-mnist-quick", "--quiet", "--steps", "4"])
-        .args(sets)
+        .args(&sets)
         .args(["--vary", "lr=0.02"])
         .arg("--out")
         .arg(&dir)
@@ -271,7 +183,7 @@ fn race_runs_both_variants_on_the_same_seed_and_compares_them() {
     let solo = tmp("race-solo");
     let o = bin()
         .args(["run", "ff-mnist-quick", "--quiet", "--steps", "4"])
-        .args(sets)
+        .args(&sets)
         .arg("--out")
         .arg(&solo)
         .output()

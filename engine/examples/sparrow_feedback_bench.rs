@@ -13,8 +13,8 @@
 
 use std::time::Instant;
 
-use trainscope_engine::labs::sparrow::{SparrowConfig, SparrowLab};
-use trainscope_engine::{Backend, KnobValue, Lab};
+use trainscope_engine::labs::sparrow::{SparrowAction, SparrowConfig, SparrowLab};
+use trainscope_engine::{Backend, Lab};
 
 const QUESTIONS: &[&str] = &[
     "how much ibuprofen can i take in a day",
@@ -35,14 +35,15 @@ fn trained() -> Result<SparrowLab, Box<dyn std::error::Error>> {
     lab.train_for_chat(|_| {})?;
     eprintln!("trained for chat in {:.1} s", t0.elapsed().as_secs_f64());
     for q in QUESTIONS.iter().rev() {
-        lab.set_knob("question", KnobValue::Text(q.to_string()))?;
+        lab.act(SparrowAction::Ask {
+            question: q.to_string(),
+        })?;
     }
-    let _ = lab.take_knob_metrics();
     Ok(lab)
 }
 
 /// What a careful user would mark, from the candidates' ground truth.
-fn careful_marks(lab: &SparrowLab) -> Vec<String> {
+fn careful_marks(lab: &SparrowLab) -> Vec<(u64, usize, String, bool)> {
     let view = lab.view();
     let id_of = |short: &str| {
         view.rules
@@ -51,15 +52,16 @@ fn careful_marks(lab: &SparrowLab) -> Vec<String> {
             .map(|r| r.id.clone())
     };
     let mut marks = Vec::new();
-    for (t, turn) in view.asked.iter().enumerate() {
+    for turn in &view.asked {
+        let t = turn.id;
         for (k, row) in turn.candidates.iter().enumerate() {
             if let Some(id) = row.truth_violates.first().and_then(|s| id_of(s)) {
-                marks.push(format!("{t} {k} {id} violates"));
+                marks.push((t, k, id, true));
             } else if let Some((short, p)) = row.top_rules.first()
                 && *p > 0.5
                 && let Some(id) = id_of(short)
             {
-                marks.push(format!("{t} {k} {id} complies"));
+                marks.push((t, k, id, false));
             }
         }
     }
@@ -88,22 +90,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         println!("held-out pooled AUC of the trained rule-conditional model: {auc0:.4}");
         let mut times = Vec::new();
-        for (i, m) in marks.iter().take(max_marks).enumerate() {
-            let m = if flip {
-                m.replace("violates", "X")
-                    .replace("complies", "violates")
-                    .replace('X', "complies")
-            } else {
-                m.clone()
-            };
+        for (i, (turn, k, rule, violates)) in marks.iter().take(max_marks).enumerate() {
+            let violates = *violates != flip;
             let t = Instant::now();
-            lab.set_knob("mark", KnobValue::Text(m.clone()))?;
+            lab.act(SparrowAction::Mark {
+                turn: *turn,
+                candidate: *k,
+                rule: rule.clone(),
+                violates,
+            })?;
             times.push(t.elapsed().as_secs_f64());
-            let _ = lab.take_knob_metrics();
-            println!("mark {:>2} `{m}`: {}", i + 1, lab.view().feedback.status);
+            let verdict = if violates { "violates" } else { "complies" };
+            println!(
+                "mark {:>2} `{turn} {k} {rule} {verdict}`: {}",
+                i + 1,
+                lab.view().feedback.status
+            );
         }
+        let newest = lab.view().asked.first().map_or(0, |t| t.id);
         let t = Instant::now();
-        lab.set_knob("prefer", KnobValue::Text("0 0 1".into()))?;
+        lab.act(SparrowAction::Prefer {
+            turn: newest,
+            winner: 0,
+            loser: 1,
+        })?;
         println!(
             "one preference: retrain {:.2} s; {}",
             t.elapsed().as_secs_f64(),

@@ -16,6 +16,9 @@ pub enum LabError {
     /// A knob name the lab does not have, or a value of the wrong kind.
     #[error("knob `{0}`: {1}")]
     Knob(String, String),
+    /// An action the lab cannot carry out (malformed, stale id, wrong moment).
+    #[error("action: {0}")]
+    Action(String),
     /// A dataset file could not be read or is malformed.
     #[error("{path}: {message}")]
     Data {

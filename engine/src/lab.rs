@@ -1,8 +1,15 @@
 //! The Lab contract: the one extension point of the engine.
 //!
 //! A lab owns its model, data and random state and advances in steps of its natural unit (a
-//! batch for Forward-Forward). The runner and the CLI only ever see the type-erased [`DynLab`];
-//! panels downcast the [`AnyView`] snapshot to the lab's own view type.
+//! batch for Forward-Forward). Everything a lab is, it declares on itself: its name and paper,
+//! its config (with the key ranges that validation and knobs share, see [`crate::knob`]), its
+//! live knobs, its typed actions, its headline metrics and the tiny settings its tests use. The
+//! runner and the CLI only ever see the type-erased [`DynLab`]; panels downcast the
+//! [`AnyView`] snapshot to the lab's own view type (in one generic place, `panels::registry`).
+//!
+//! The rule every lab keeps: all that changes its computation enters through its config, its
+//! seed, knob changes ([`DynLab::set_knob`]) and actions ([`DynLab::act`]), so a run log of
+//! those replays the run.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -11,150 +18,8 @@ use burn::tensor::Device;
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::LabError;
-
-/// A value for a live knob.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-pub enum KnobValue {
-    /// A boolean switch.
-    Bool(bool),
-    /// An integer setting.
-    Int(i64),
-    /// A real-valued setting.
-    Float(f64),
-    /// One of a fixed set of choices.
-    Choice(String),
-    /// Free text (a [`KnobKind::Text`] knob; a bare string deserialises as `Choice` and is
-    /// converted by [`KnobSpec::validate`]).
-    Text(String),
-}
-
-impl KnobValue {
-    /// The value as a float, if it is numeric.
-    pub fn as_f64(&self) -> Option<f64> {
-        match self {
-            KnobValue::Int(i) => Some(*i as f64),
-            KnobValue::Float(f) => Some(*f),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for KnobValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KnobValue::Bool(b) => write!(f, "{b}"),
-            KnobValue::Int(i) => write!(f, "{i}"),
-            KnobValue::Float(x) => write!(f, "{x:.4}"),
-            KnobValue::Choice(s) | KnobValue::Text(s) => write!(f, "{s}"),
-        }
-    }
-}
-
-/// What kind of control a knob wants and its legal range.
-#[derive(Debug, Clone, PartialEq)]
-pub enum KnobKind {
-    /// A real value in `[min, max]`, on a log scale when `log` is set.
-    Float {
-        /// Lower bound.
-        min: f64,
-        /// Upper bound.
-        max: f64,
-        /// Whether a slider should move logarithmically.
-        log: bool,
-    },
-    /// An integer in `[min, max]`.
-    Int {
-        /// Lower bound.
-        min: i64,
-        /// Upper bound.
-        max: i64,
-    },
-    /// A boolean switch.
-    Bool,
-    /// One of these choices.
-    Choice(Vec<String>),
-    /// Free text of at most `max_len` characters (e.g. a question typed to a dialogue agent).
-    Text {
-        /// Longest accepted text, in characters.
-        max_len: usize,
-    },
-}
-
-/// A knob the user can turn while the lab runs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KnobSpec {
-    /// The config key it changes (also the name used by `set_knob`).
-    pub name: String,
-    /// Short label for the UI.
-    pub label: String,
-    /// One sentence on what it does.
-    pub help: String,
-    /// Control type and range.
-    pub kind: KnobKind,
-    /// Current value.
-    pub value: KnobValue,
-}
-
-impl KnobSpec {
-    /// A real-valued knob in `[min, max]` (log-scaled slider when `log`), currently `value`.
-    pub fn float(
-        name: &str,
-        label: &str,
-        help: &str,
-        min: f64,
-        max: f64,
-        log: bool,
-        value: f64,
-    ) -> KnobSpec {
-        KnobSpec {
-            name: name.into(),
-            label: label.into(),
-            help: help.into(),
-            kind: KnobKind::Float { min, max, log },
-            value: KnobValue::Float(value),
-        }
-    }
-
-    /// Checks `value` against this knob's kind and range, converting ints to floats where a
-    /// float is wanted.
-    pub fn validate(&self, value: KnobValue) -> Result<KnobValue, LabError> {
-        let bad = |msg: String| LabError::Knob(self.name.clone(), msg);
-        match (&self.kind, value) {
-            (KnobKind::Float { min, max, .. }, v) => {
-                let x = v
-                    .as_f64()
-                    .ok_or_else(|| bad(format!("expected a number, got {v}")))?;
-                if !x.is_finite() || x < *min || x > *max {
-                    return Err(bad(format!("{x} is outside [{min}, {max}]")));
-                }
-                Ok(KnobValue::Float(x))
-            }
-            (KnobKind::Int { min, max }, KnobValue::Int(i)) => {
-                if i < *min || i > *max {
-                    return Err(bad(format!("{i} is outside [{min}, {max}]")));
-                }
-                Ok(KnobValue::Int(i))
-            }
-            (KnobKind::Bool, KnobValue::Bool(b)) => Ok(KnobValue::Bool(b)),
-            (KnobKind::Choice(options), KnobValue::Choice(s)) => {
-                if options.contains(&s) {
-                    Ok(KnobValue::Choice(s))
-                } else {
-                    Err(bad(format!("`{s}` is not one of {options:?}")))
-                }
-            }
-            (KnobKind::Text { max_len }, KnobValue::Text(s) | KnobValue::Choice(s)) => {
-                if s.chars().count() > *max_len {
-                    Err(bad(format!("text longer than {max_len} characters")))
-                } else {
-                    Ok(KnobValue::Text(s))
-                }
-            }
-            (kind, v) => Err(bad(format!("value {v} does not fit a {kind:?} knob"))),
-        }
-    }
-}
+pub use crate::knob::{Knob, KnobKind, KnobSpec, KnobValue, LabConfig, Range};
+use crate::results::Results;
 
 /// The metrics one step produced, as `(series, value)` pairs.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -178,36 +43,84 @@ impl StepReport {
     }
 }
 
+/// What an action did: a line for the user and any metrics it produced (recorded at the
+/// current step, since an action is not a step).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionReport {
+    /// What happened, for the status line (empty = nothing to say).
+    pub message: String,
+    /// Metric points the action produced (e.g. a model retrained on the user's feedback).
+    pub metrics: StepReport,
+}
+
+/// The action type of a lab that has none: no value of it exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum NoAction {}
+
 /// A lab's snapshot for drawing, type-erased; panels downcast it to the lab's view type.
 pub type AnyView = Arc<dyn Any + Send + Sync>;
 
 /// The typed contract each lab implements.
 pub trait Lab: Send + 'static {
+    /// Identifier used in presets (`lab = "ff"`) and as the prefix of its preset files.
+    const ID: &'static str;
+    /// Display name.
+    const NAME: &'static str;
+    /// The paper it reproduces.
+    const PAPER: &'static str;
+    /// One paragraph for the lab list.
+    const SUMMARY: &'static str;
+    /// `key=value` settings (as a user would `--set` them) that shrink any of the lab's
+    /// presets to a run of seconds, for the generic tests and CI.
+    const TINY: &'static [&'static str];
+
     /// The lab's configuration: a TOML table in presets, including `seed`.
-    type Config: Serialize + DeserializeOwned + Default + Clone + Send + 'static;
+    type Config: LabConfig;
     /// Owned data the panel draws; cheap to clone.
     type View: Clone + Send + Sync + 'static;
+    /// What a user can ask of the lab besides knobs (ask a question, mark a candidate, ...),
+    /// addressed by stable ids. [`NoAction`] for none.
+    type Action: Serialize + DeserializeOwned + Send + 'static;
 
     /// Builds the lab: loads data, initialises the model from the config's seed.
     fn new(config: Self::Config, device: &Device) -> Result<Self, LabError>
     where
         Self: Sized;
-    /// Range and consistency checks of a config, without loading data or building a model.
-    fn validate(config: &Self::Config) -> Result<(), LabError>
-    where
-        Self: Sized,
-    {
-        let _ = config;
-        Ok(())
-    }
     /// Advances one natural unit and reports this step's metrics.
     fn step(&mut self) -> Result<StepReport, LabError>;
     /// A snapshot for drawing.
     fn view(&self) -> Self::View;
-    /// The knobs and their current values.
-    fn knobs(&self) -> Vec<KnobSpec>;
-    /// Changes a knob while the lab runs.
-    fn set_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError>;
+    /// The config in force (knob changes included).
+    fn config(&self) -> &Self::Config;
+    /// The config in force, for [`DynLab::set_knob`] to replace after validating the change.
+    fn config_mut(&mut self) -> &mut Self::Config;
+    /// The live knobs: which config keys may change mid-run, with their labels and help.
+    fn knobs() -> &'static [Knob]
+    where
+        Self: Sized;
+    /// The metrics that a run's `summary.json` must carry for this config (the progress bar's
+    /// key figures too).
+    fn headline(config: &Self::Config) -> Vec<&'static str>
+    where
+        Self: Sized;
+
+    /// Side effects of a knob change, called after the new config is in place (e.g. copying
+    /// a value into a learner). An error puts the old config back.
+    fn knob_changed(&mut self, key: &str) -> Result<(), LabError> {
+        let _ = key;
+        Ok(())
+    }
+    /// The value a knob shows when the lab computes it rather than the config holding it
+    /// (e.g. a threshold chosen during the run while the config leaves it unset).
+    fn knob_value(&self, key: &str) -> Option<KnobValue> {
+        let _ = key;
+        None
+    }
+    /// Carries out an action.
+    fn act(&mut self, action: Self::Action) -> Result<ActionReport, LabError> {
+        let _ = action;
+        Err(LabError::Action("this lab takes no actions".into()))
+    }
     /// How many steps a full run of this config takes, if the config implies one.
     fn planned_steps(&self) -> Option<u64> {
         None
@@ -216,16 +129,14 @@ pub trait Lab: Send + 'static {
     fn finish(&mut self) -> Result<StepReport, LabError> {
         Ok(StepReport::default())
     }
+    /// Named curves and tables (written to `results.json`; drawn by panels and exports).
+    fn results(&self) -> Results {
+        Results::default()
+    }
     /// Extra results a headless run writes beside `summary.json`, as `(file stem, JSON)` pairs
     /// (e.g. channel gains and each method's powers, for checking by another implementation).
     fn artifacts(&self) -> Vec<(String, serde_json::Value)> {
         Vec::new()
-    }
-    /// Metrics that the latest [`Lab::set_knob`] calls produced (e.g. a model retrained on
-    /// the user's feedback), handed over once; the runner records them at the current step.
-    /// A knob change is not a step, so this is how its results reach the charts.
-    fn take_knob_metrics(&mut self) -> StepReport {
-        StepReport::default()
     }
 }
 
@@ -235,18 +146,23 @@ pub trait DynLab: Send {
     fn step(&mut self) -> Result<StepReport, LabError>;
     /// See [`Lab::view`], boxed for downcasting.
     fn view(&self) -> AnyView;
-    /// See [`Lab::knobs`].
+    /// The live knobs with their controls, ranges and current values.
     fn knobs(&self) -> Vec<KnobSpec>;
-    /// See [`Lab::set_knob`]; validates the value against the knob's spec first.
+    /// Changes a knob: the value is checked against the key's range, set in the config's TOML
+    /// table, deserialised and validated as a whole config, and only then put in place.
     fn set_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError>;
+    /// Carries out an action given as JSON (the serde form of the lab's `Action`).
+    fn act(&mut self, action: &serde_json::Value) -> Result<ActionReport, LabError>;
+    /// The config in force as a TOML table.
+    fn config_table(&self) -> toml::Table;
     /// See [`Lab::planned_steps`].
     fn planned_steps(&self) -> Option<u64>;
     /// See [`Lab::finish`].
     fn finish(&mut self) -> Result<StepReport, LabError>;
+    /// See [`Lab::results`].
+    fn results(&self) -> Results;
     /// See [`Lab::artifacts`].
     fn artifacts(&self) -> Vec<(String, serde_json::Value)>;
-    /// See [`Lab::take_knob_metrics`].
-    fn take_knob_metrics(&mut self) -> StepReport;
 }
 
 impl<L: Lab> DynLab for L {
@@ -257,15 +173,29 @@ impl<L: Lab> DynLab for L {
         Arc::new(Lab::view(self))
     }
     fn knobs(&self) -> Vec<KnobSpec> {
-        Lab::knobs(self)
+        crate::knob::specs(Lab::config(self), L::knobs(), |k| Lab::knob_value(self, k))
     }
     fn set_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError> {
-        let spec = Lab::knobs(self)
+        let spec = DynLab::knobs(self)
             .into_iter()
             .find(|k| k.name == knob)
             .ok_or_else(|| LabError::Knob(knob.to_string(), "this lab has no such knob".into()))?;
         let value = spec.validate(value)?;
-        Lab::set_knob(self, knob, value)
+        let new = crate::knob::with_key(Lab::config(self), knob, &value)?;
+        let old = std::mem::replace(Lab::config_mut(self), new);
+        if let Err(e) = Lab::knob_changed(self, knob) {
+            *Lab::config_mut(self) = old;
+            return Err(e);
+        }
+        Ok(())
+    }
+    fn act(&mut self, action: &serde_json::Value) -> Result<ActionReport, LabError> {
+        let typed: L::Action = serde_json::from_value(action.clone())
+            .map_err(|e| LabError::Action(format!("{action}: {e}")))?;
+        Lab::act(self, typed)
+    }
+    fn config_table(&self) -> toml::Table {
+        toml::Table::try_from(Lab::config(self)).unwrap_or_default()
     }
     fn planned_steps(&self) -> Option<u64> {
         Lab::planned_steps(self)
@@ -273,10 +203,10 @@ impl<L: Lab> DynLab for L {
     fn finish(&mut self) -> Result<StepReport, LabError> {
         Lab::finish(self)
     }
+    fn results(&self) -> Results {
+        Lab::results(self)
+    }
     fn artifacts(&self) -> Vec<(String, serde_json::Value)> {
         Lab::artifacts(self)
-    }
-    fn take_knob_metrics(&mut self) -> StepReport {
-        Lab::take_knob_metrics(self)
     }
 }

@@ -4,10 +4,12 @@
 pub mod backend;
 pub mod data;
 pub mod error;
+pub mod knob;
 pub mod lab;
 pub mod labs;
 pub mod nn;
 pub mod preset;
+pub mod results;
 pub mod rng;
 pub mod runner;
 pub mod series;
@@ -16,8 +18,12 @@ pub mod wireless;
 
 pub use backend::{Backend, BackendChoice};
 pub use error::LabError;
-pub use lab::{AnyView, DynLab, KnobKind, KnobSpec, KnobValue, Lab, StepReport};
+pub use lab::{
+    ActionReport, AnyView, DynLab, Knob, KnobKind, KnobSpec, KnobValue, Lab, LabConfig, NoAction,
+    Range, StepReport,
+};
 pub use preset::Preset;
+pub use results::Results;
 pub use runner::{Command, RunState, Runner, Status};
 pub use series::SeriesStore;
 

@@ -23,53 +23,9 @@ use crate::error::LabError;
 use crate::lab::DynLab;
 use crate::labs::{self, LabEntry};
 
-/// Presets compiled into the binary, so the app works from any folder. A test checks this list
-/// against the `presets/` folder.
-pub const BUILTIN: &[(&str, &str)] = &[
-    (
-        "ff-mnist-quick",
-        include_str!("../../presets/ff-mnist-quick.toml"),
-    ),
-    (
-        "ff-mnist-paper",
-        include_str!("../../presets/ff-mnist-paper.toml"),
-    ),
-    (
-        "ff-mnist-unsupervised",
-        include_str!("../../presets/ff-mnist-unsupervised.toml"),
-    ),
-    (
-        "ff-mnist-unsupervised-paper",
-        include_str!("../../presets/ff-mnist-unsupervised-paper.toml"),
-    ),
-    (
-        "ff-mnist-recurrent",
-        include_str!("../../presets/ff-mnist-recurrent.toml"),
-    ),
-    (
-        "ff-mnist-recurrent-paper",
-        include_str!("../../presets/ff-mnist-recurrent-paper.toml"),
-    ),
-    (
-        "ff-mnist-jitter",
-        include_str!("../../presets/ff-mnist-jitter.toml"),
-    ),
-    (
-        "ff-mnist-jitter-paper",
-        include_str!("../../presets/ff-mnist-jitter-paper.toml"),
-    ),
-    (
-        "ff-mnist-race",
-        include_str!("../../presets/ff-mnist-race.toml"),
-    ),
-    ("glom-quick", include_str!("../../presets/glom-quick.toml")),
-    ("glom-eval", include_str!("../../presets/glom-eval.toml")),
-    ("hetnet-pql", include_str!("../../presets/hetnet-pql.toml")),
-    (
-        "sparrow-eval",
-        include_str!("../../presets/sparrow-eval.toml"),
-    ),
-];
+/// Presets compiled into the binary, so the app works from any folder: every
+/// `presets/*.toml`, found by the build script (`engine/build.rs`), sorted by name.
+pub const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/presets.rs"));
 
 /// A parsed, validated preset.
 #[derive(Debug, Clone, PartialEq)]
@@ -441,7 +397,7 @@ mod tests {
         on_disk.sort();
         let mut built_in: Vec<String> = BUILTIN.iter().map(|(n, _)| n.to_string()).collect();
         built_in.sort();
-        assert_eq!(on_disk, built_in, "add new presets to preset::BUILTIN");
+        assert_eq!(on_disk, built_in, "the build script finds every preset");
         for p in Preset::builtins().expect("every built-in preset parses") {
             let text = std::fs::read_to_string(dir.join(format!("{}.toml", p.name))).expect("read");
             assert_eq!(text, p.text(), "built-in copy of {} is stale", p.name);

@@ -51,6 +51,9 @@ pub enum Command {
     Reset,
     /// Change a knob live; a marker is recorded at the current step.
     SetKnob(String, KnobValue),
+    /// Carry out one of the lab's actions (its serde form); its metrics are recorded at the
+    /// current step and its message shown.
+    Act(serde_json::Value),
     /// Limit the step rate (steps per second); `None` runs flat out.
     SetSpeed(Option<f64>),
     /// Run the lab's final evaluation now.
@@ -334,23 +337,50 @@ impl Worker {
             Command::SetKnob(name, value) => {
                 if let Some(lab) = self.lab.as_mut() {
                     match lab.set_knob(&name, value.clone()) {
-                        Ok(()) => {
-                            self.markers.push((self.step, format!("{name} = {value}")));
-                            let step = self.step;
-                            let report = lab.take_knob_metrics();
-                            self.buffer
-                                .extend(report.metrics.into_iter().map(|(n, v)| (step, n, v)));
-                        }
+                        Ok(()) => self.markers.push((self.step, format!("{name} = {value}"))),
                         Err(e) => self.message = Some(e.to_string()),
                     }
                 }
             }
+            Command::Act(action) => self.act(action),
             Command::SetSpeed(rate) => self.max_rate = rate.filter(|r| *r > 0.0),
             Command::Finish => self.finish(),
             Command::Stop => return false,
         }
         self.publish(true);
         true
+    }
+
+    fn act(&mut self, action: serde_json::Value) {
+        let Some(lab) = self.lab.as_mut() else {
+            return;
+        };
+        match catch_unwind(AssertUnwindSafe(|| lab.act(&action))) {
+            Ok(Ok(report)) => {
+                let what = action
+                    .get("action")
+                    .and_then(|a| a.as_str())
+                    .unwrap_or("action");
+                self.markers.push((self.step, what.to_string()));
+                let step = self.step;
+                self.buffer.extend(
+                    report
+                        .metrics
+                        .metrics
+                        .into_iter()
+                        .map(|(n, v)| (step, n, v)),
+                );
+                self.message = (!report.message.is_empty()).then_some(report.message);
+            }
+            Ok(Err(e)) => self.message = Some(e.to_string()),
+            Err(p) => {
+                self.lab = None;
+                self.fail(format!(
+                    "the lab panicked in an action: {}",
+                    panic_text(&*p)
+                ));
+            }
+        }
     }
 
     fn finish(&mut self) {

@@ -5,7 +5,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::error::LabError;
-use crate::lab::{KnobKind, KnobSpec, KnobValue, Lab, StepReport};
+use crate::lab::{ActionReport, Knob, Lab, LabConfig, Range, StepReport};
 use crate::rng::Rng;
 
 /// Config of [`ToyLab`].
@@ -42,12 +42,33 @@ pub struct ToyLab {
     x: f64,
     step: u64,
     rng: Rng,
-    knob_metrics: StepReport,
+}
+
+/// What a user can ask of [`ToyLab`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ToyAction {
+    /// Moves x by `by` and reports the new x as `nudged`.
+    Nudge {
+        /// How far.
+        by: f64,
+    },
+}
+
+impl LabConfig for ToyConfig {
+    const RANGES: &'static [Range] = &[Range::float("lr", 0.0, 1.0, false)];
 }
 
 impl Lab for ToyLab {
+    const ID: &'static str = "toy";
+    const NAME: &'static str = "Toy";
+    const PAPER: &'static str = "none (a test fixture)";
+    const SUMMARY: &'static str = "Noisy gradient descent on (x - 3)^2.";
+    const TINY: &'static [&'static str] = &[];
+
     type Config = ToyConfig;
     type View = (u64, f64);
+    type Action = ToyAction;
 
     fn new(cfg: ToyConfig, _device: &Device) -> Result<Self, LabError> {
         Ok(ToyLab {
@@ -55,7 +76,6 @@ impl Lab for ToyLab {
             cfg,
             x: 0.0,
             step: 0,
-            knob_metrics: StepReport::default(),
         })
     }
 
@@ -79,29 +99,35 @@ impl Lab for ToyLab {
         (self.step, self.x)
     }
 
-    fn knobs(&self) -> Vec<KnobSpec> {
-        vec![KnobSpec {
-            name: "lr".into(),
-            label: "learning rate".into(),
-            help: "Step size.".into(),
-            kind: KnobKind::Float {
-                min: 0.0,
-                max: 1.0,
-                log: false,
-            },
-            value: KnobValue::Float(self.cfg.lr),
-        }]
+    fn config(&self) -> &ToyConfig {
+        &self.cfg
     }
 
-    fn set_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError> {
-        match (knob, value.as_f64()) {
-            ("lr", Some(v)) => {
-                self.cfg.lr = v;
-                // A knob change that reports a metric (as Sparrow's live retrain does).
-                self.knob_metrics.push("lr_set", v);
-                Ok(())
+    fn config_mut(&mut self) -> &mut ToyConfig {
+        &mut self.cfg
+    }
+
+    fn knobs() -> &'static [Knob] {
+        const KNOBS: &[Knob] = &[Knob::new("lr", "learning rate", "Step size.")];
+        KNOBS
+    }
+
+    fn headline(_: &ToyConfig) -> Vec<&'static str> {
+        vec!["loss", "final"]
+    }
+
+    fn act(&mut self, action: ToyAction) -> Result<ActionReport, LabError> {
+        match action {
+            ToyAction::Nudge { by } => {
+                self.x += by;
+                let mut r = ActionReport {
+                    message: format!("x nudged by {by}"),
+                    ..ActionReport::default()
+                };
+                // An action that reports a metric (as Sparrow's live retrain does).
+                r.metrics.push("nudged", self.x);
+                Ok(r)
             }
-            _ => Err(LabError::Knob(knob.into(), "unknown".into())),
         }
     }
 
@@ -113,10 +139,6 @@ impl Lab for ToyLab {
         let mut r = StepReport::default();
         r.push("final", self.x);
         Ok(r)
-    }
-
-    fn take_knob_metrics(&mut self) -> StepReport {
-        std::mem::take(&mut self.knob_metrics)
     }
 }
 

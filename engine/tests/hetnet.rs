@@ -136,16 +136,19 @@ fn artifacts_recompute_to_the_reported_sum_rates() {
 fn knobs_and_validation() {
     let device = Backend::cpu().device;
     let mut lab = HetnetLab::new(tiny(1), &device).expect("lab");
-    lab.set_knob("lambda", KnobValue::Float(0.5))
-        .expect("lambda");
+    trainscope_engine::DynLab::set_knob(&mut lab, "lambda", KnobValue::Float(0.5)).expect("lambda");
     assert_eq!(lab.view().lambda, 0.5);
-    lab.set_knob("reward", KnobValue::Choice("own_minus_cost".into()))
-        .expect("reward");
+    trainscope_engine::DynLab::set_knob(
+        &mut lab,
+        "reward",
+        KnobValue::Choice("own_minus_cost".into()),
+    )
+    .expect("reward");
     assert_eq!(lab.view().reward, "own_minus_cost");
     for _ in 0..30 {
         lab.step().expect("step with the other reward");
     }
-    assert!(lab.set_knob("n_small", KnobValue::Int(6)).is_err());
+    assert!(trainscope_engine::DynLab::set_knob(&mut lab, "n_small", KnobValue::Int(6)).is_err());
     for bad in [
         HetnetConfig {
             n_small: 0,

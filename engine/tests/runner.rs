@@ -36,9 +36,20 @@ fn step_play_pause_knob_reset() {
     assert!(r.wait_until(WAIT, |s| s.series.markers().len() == 1));
     assert_eq!(r.read(|s| s.series.markers()[0].step), stopped_at);
     assert!(r.read(|s| s.knobs[0].value == KnobValue::Float(0.2)));
-    // What the knob change reported is recorded at the step it happened.
-    let lr_set = r.read(|s| s.series.get("lr_set").and_then(|x| x.last()));
-    assert_eq!(lr_set, Some([stopped_at as f64, 0.2]));
+    // An action's metrics are recorded at the step it happened, with a marker and its message.
+    r.send(Command::Act(
+        serde_json::json!({"action": "nudge", "by": 1.5}),
+    ));
+    assert!(r.wait_until(WAIT, |s| s.series.markers().len() == 2));
+    let nudged = r.read(|s| s.series.get("nudged").and_then(|x| x.last()));
+    assert_eq!(nudged.map(|p| p[0]), Some(stopped_at as f64));
+    assert!(r.read(|s| s.message.as_deref() == Some("x nudged by 1.5")));
+    r.send(Command::Act(serde_json::json!({"action": "shove"})));
+    assert!(r.wait_until(WAIT, |s| {
+        s.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("action: "))
+    }));
     r.send(Command::SetKnob("lr".into(), KnobValue::Float(7.0)));
     assert!(r.wait_until(WAIT, |s| {
         s.message.as_deref().is_some_and(|m| m.contains("outside"))

@@ -7,9 +7,9 @@ use trainscope_engine::labs::sparrow::reader::{READER_DIM, reader_features};
 use trainscope_engine::labs::sparrow::rm::{RuleModels, roc_auc};
 use trainscope_engine::labs::sparrow::scorer::{Fit, train_binary};
 use trainscope_engine::labs::sparrow::search::SearchIndex;
-use trainscope_engine::labs::sparrow::{SparrowConfig, SparrowLab};
+use trainscope_engine::labs::sparrow::{SparrowAction, SparrowConfig, SparrowLab};
 use trainscope_engine::rng::Rng;
-use trainscope_engine::{Backend, KnobValue, Lab};
+use trainscope_engine::{Backend, Lab};
 
 fn tiny(seed: u64) -> SparrowConfig {
     SparrowConfig {
@@ -247,12 +247,15 @@ fn tiny_run_is_deterministic_and_reports_the_summary_metrics() {
     };
     let (a, mut lab) = run();
     let (b, _) = run();
-    // The GUI's question box: a text knob answered @N once training is done.
-    lab.set_knob(
-        "question",
-        KnobValue::Text("is the moon made of cheese".into()),
+    // The GUI's question box: an action answered @N once training is done.
+    let r = Lab::act(
+        &mut lab,
+        SparrowAction::Ask {
+            question: "is the moon made of cheese".into(),
+        },
     )
     .expect("asks");
+    assert!(r.message.starts_with("turn 0: "), "{}", r.message);
     let view = lab.view();
     assert_eq!(view.asked.len(), 1);
     assert_eq!(view.asked[0].candidates.len(), 8);

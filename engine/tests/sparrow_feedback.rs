@@ -1,8 +1,8 @@
 //! The Sparrow lab's live feedback: the user's rule judgements and preferences retrain the
 //! reward models, deterministically, with clear errors, and survive in `feedback_file`.
 
-use trainscope_engine::labs::sparrow::{SparrowConfig, SparrowLab};
-use trainscope_engine::{Backend, KnobValue, Lab, StepReport};
+use trainscope_engine::labs::sparrow::{SparrowAction, SparrowConfig, SparrowLab};
+use trainscope_engine::{Backend, Lab, StepReport};
 
 fn tiny(seed: u64) -> SparrowConfig {
     SparrowConfig {
@@ -34,13 +34,31 @@ fn trained(cfg: SparrowConfig) -> (SparrowLab, Vec<(String, f64)>) {
     for _ in 0..lab.planned_steps().expect("finite") {
         metrics.extend(lab.step().expect("step").metrics);
     }
-    lab.set_knob("question", KnobValue::Text(QUESTION.into()))
-        .expect("asks");
+    Lab::act(
+        &mut lab,
+        SparrowAction::Ask {
+            question: QUESTION.into(),
+        },
+    )
+    .expect("asks");
     (lab, metrics)
 }
 
-fn text(s: &str) -> KnobValue {
-    KnobValue::Text(s.into())
+fn mark(turn: u64, candidate: usize, rule: &str, violates: bool) -> SparrowAction {
+    SparrowAction::Mark {
+        turn,
+        candidate,
+        rule: rule.into(),
+        violates,
+    }
+}
+
+fn prefer(turn: u64, winner: usize, loser: usize) -> SparrowAction {
+    SparrowAction::Prefer {
+        turn,
+        winner,
+        loser,
+    }
 }
 
 fn last(r: &StepReport, name: &str) -> f64 {
@@ -62,9 +80,10 @@ fn teach(lab: &mut SparrowLab) -> (Vec<f32>, [f32; 2], StepReport) {
         .position(|r| r.id == "medical")
         .expect("rule");
     let mut p = vec![lab.violation_of(0, 1, rule).expect("p")];
+    let mut report = StepReport::default();
     for _ in 0..3 {
-        lab.set_knob("mark", text("0 1 medical violates"))
-            .expect("mark");
+        let r = Lab::act(lab, mark(0, 1, "medical", true)).expect("mark");
+        report.metrics.extend(r.metrics.metrics);
         p.push(lab.violation_of(0, 1, rule).expect("p"));
     }
     let rows = lab.view().asked[0].candidates.clone();
@@ -72,11 +91,18 @@ fn teach(lab: &mut SparrowLab) -> (Vec<f32>, [f32; 2], StepReport) {
     let lo = (0..rows.len()).min_by(by_pref).expect("rows");
     let hi = (0..rows.len()).max_by(by_pref).expect("rows");
     let before = rows[lo].preference - rows[hi].preference;
-    lab.set_knob("prefer", text(&format!("0 {lo} {hi}")))
-        .expect("prefer");
+    // The panel's form of an action: its serde JSON, through the type-erased lab.
+    let json = serde_json::to_value(prefer(0, lo, hi)).expect("json");
+    let r = trainscope_engine::DynLab::act(lab, &json).expect("prefer");
+    assert!(
+        r.message.contains("preference model retrained"),
+        "{}",
+        r.message
+    );
+    report.metrics.extend(r.metrics.metrics);
     let rows = &lab.view().asked[0].candidates;
     let after = rows[lo].preference - rows[hi].preference;
-    (p, [before, after], lab.take_knob_metrics())
+    (p, [before, after], report)
 }
 
 #[test]
@@ -109,23 +135,25 @@ fn user_feedback_retrains_deterministically_and_errors_are_clear() {
     assert_eq!((pa, margin_a, ra), (pb, margin_b, rb));
     assert_eq!(a.view().asked, b.view().asked);
 
-    // Malformed knob texts name the problem.
-    let err = |lab: &mut SparrowLab, knob: &str, t: &str| {
-        lab.set_knob(knob, text(t)).expect_err(t).to_string()
-    };
-    assert!(err(&mut a, "mark", "0 1 medical").contains("TURN CANDIDATE RULE_ID"));
-    assert!(err(&mut a, "mark", "3 1 medical violates").contains("turn 3 does not exist"));
-    assert!(err(&mut a, "mark", "0 99 medical violates").contains("candidate 99 does not exist"));
-    assert!(err(&mut a, "mark", "0 x medical violates").contains("whole number"));
-    assert!(err(&mut a, "mark", "0 1 nonsense violates").contains("no rule with id `nonsense`"));
-    assert!(err(&mut a, "mark", "0 1 medical maybe").contains("`violates` or `complies`"));
-    assert!(err(&mut a, "prefer", "0 2 2").contains("different"));
-    assert!(err(&mut a, "prefer", "0 2").contains("TURN WINNER LOSER"));
+    // Bad actions name the problem.
+    let err =
+        |lab: &mut SparrowLab, a: SparrowAction| Lab::act(lab, a).expect_err("bad").to_string();
+    assert!(
+        err(&mut a, mark(3, 1, "medical", true)).contains("turn 3 is not among the asked turns")
+    );
+    assert!(err(&mut a, mark(0, 99, "medical", true)).contains("candidate 99 does not exist"));
+    assert!(err(&mut a, mark(0, 1, "nonsense", true)).contains("no rule with id `nonsense`"));
+    assert!(err(&mut a, prefer(0, 2, 2)).contains("different"));
+    let malformed = serde_json::json!({"action": "mark", "turn": 0, "candidate": 1});
+    let e = trainscope_engine::DynLab::act(&mut a, &malformed)
+        .expect_err("malformed")
+        .to_string();
+    assert!(e.contains("missing field"), "{e}");
     // Nothing malformed was recorded.
     assert_eq!(a.view().feedback.judgements, 3);
     let device = Backend::cpu().device;
     let mut fresh = SparrowLab::new(tiny(7), &device).expect("lab");
-    assert!(err(&mut fresh, "mark", "0 1 medical violates").contains("still training"));
+    assert!(err(&mut fresh, mark(0, 1, "medical", true)).contains("still training"));
 }
 
 #[test]
@@ -147,11 +175,9 @@ fn feedback_file_round_trip() {
             .map(|(_, v)| *v),
         Some(0.0)
     );
-    lab.set_knob("mark", text("0 2 medical violates"))
-        .expect("mark");
-    lab.set_knob("mark", text("0 3 medical complies"))
-        .expect("mark");
-    lab.set_knob("prefer", text("0 1 2")).expect("prefer");
+    Lab::act(&mut lab, mark(0, 2, "medical", true)).expect("mark");
+    Lab::act(&mut lab, mark(0, 3, "medical", false)).expect("mark");
+    Lab::act(&mut lab, prefer(0, 1, 2)).expect("prefer");
     let saved = std::fs::read_to_string(&path).expect("written");
     assert_eq!(saved.lines().count(), 3, "{saved}");
     let art = lab.artifacts();

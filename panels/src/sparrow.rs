@@ -9,7 +9,10 @@ use trainscope_engine::SeriesStore;
 use trainscope_engine::labs::sparrow::SparrowView;
 use trainscope_engine::labs::sparrow::chat::ChatTurn;
 
-use trainscope_engine::KnobValue;
+use trainscope_engine::labs::sparrow::SparrowAction;
+use trainscope_engine::labs::sparrow::action::MAX_QUESTION_CHARS;
+
+use crate::Request;
 
 use crate::sparrow_feedback as feedback;
 use crate::widgets::{NEGATIVE, POSITIVE, PlotSettings, metric_plot, palette};
@@ -22,13 +25,14 @@ enum Tab {
     Rules,
 }
 
-/// Draws the whole Sparrow panel; returns the knob changes its feedback buttons ask for.
+/// Draws the whole Sparrow panel; returns the actions its question box and feedback buttons
+/// ask for.
 pub fn show(
     ui: &mut Ui,
     view: &SparrowView,
     store: &SeriesStore,
     settings: &PlotSettings,
-) -> Vec<(String, KnobValue)> {
+) -> Vec<Request> {
     let mut out = Vec::new();
     ui.horizontal_wrapped(|ui| {
         ui.label(format!(
@@ -66,20 +70,21 @@ pub fn show(
     out
 }
 
-fn chat(ui: &mut Ui, view: &SparrowView, out: &mut Vec<(String, KnobValue)>) {
+fn chat(ui: &mut Ui, view: &SparrowView, out: &mut Vec<Request>) {
+    question_box(ui, view, out);
     egui::ScrollArea::vertical()
         .id_salt("sparrow-chat-scroll")
         .show(ui, |ui| chat_inner(ui, view, out));
 }
 
-fn chat_inner(ui: &mut Ui, view: &SparrowView, out: &mut Vec<(String, KnobValue)>) {
+fn chat_inner(ui: &mut Ui, view: &SparrowView, out: &mut Vec<Request>) {
     if view.asked.is_empty() {
-        ui.label("Type a question in the \"ask Sparrow\" knob once the run is done; its answer appears here.");
+        ui.label("Type a question above once the run is done; the agent's answer @N appears here.");
     } else {
         ui.label(RichText::new("Your questions").strong());
         feedback::summary_line(ui, view);
         for (i, t) in view.asked.iter().enumerate() {
-            turn(ui, 1000 + i, t, Some((i, view, &mut *out)));
+            turn(ui, 1000 + i, t, Some((t.id, view, &mut *out)));
         }
         ui.separator();
     }
@@ -97,8 +102,40 @@ fn chat_inner(ui: &mut Ui, view: &SparrowView, out: &mut Vec<(String, KnobValue)
     }
 }
 
-/// The user's own turn `asked` (index in the view's asked turns) gets the feedback controls.
-type Asked<'a> = Option<(usize, &'a SparrowView, &'a mut Vec<(String, KnobValue)>)>;
+/// The user's own turn (by its stable id) gets the feedback controls.
+type Asked<'a> = Option<(u64, &'a SparrowView, &'a mut Vec<Request>)>;
+
+/// The "ask Sparrow" box: Enter or the button sends the question as an action.
+fn question_box(ui: &mut Ui, view: &SparrowView, out: &mut Vec<Request>) {
+    let id = ui.make_persistent_id("sparrow-question");
+    let mut draft: String = ui.data(|d| d.get_temp(id)).unwrap_or_default();
+    let trained = view.trained;
+    ui.horizontal(|ui| {
+        ui.label("Ask Sparrow:");
+        let r = ui.add_enabled(
+            trained,
+            egui::TextEdit::singleline(&mut draft)
+                .char_limit(MAX_QUESTION_CHARS)
+                .hint_text("e.g. is the great wall of china visible from space")
+                .desired_width(420.0),
+        );
+        let r = r.on_disabled_hover_text("The agent answers once its training is done.");
+        let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let send = ui
+            .add_enabled(
+                trained && !draft.trim().is_empty(),
+                egui::Button::new("ask"),
+            )
+            .clicked();
+        if (enter || send) && !draft.trim().is_empty() {
+            out.extend(Request::act(&SparrowAction::Ask {
+                question: draft.trim().to_string(),
+            }));
+            draft.clear();
+        }
+    });
+    ui.data_mut(|d| d.insert_temp(id, draft));
+}
 
 fn turn(ui: &mut Ui, i: usize, t: &ChatTurn, mut asked: Asked<'_>) {
     Frame::group(ui.style()).show(ui, |ui| {

@@ -1,12 +1,14 @@
 //! The Sparrow Chat tab's feedback controls: per candidate of a user's own turn, a rule combo
 //! with "mark" (breaks it) and "complies" (the model wrongly flags it), and A/B choices with a
-//! "prefer A over B" button. They only emit knob changes (`mark`, `prefer`); the lab records
-//! them and retrains its reward models on the runner's thread.
+//! "prefer A over B" button. They only emit typed actions ([`SparrowAction::Mark`],
+//! [`SparrowAction::Prefer`]) addressed by the turn's stable id; the lab records them and
+//! retrains its reward models on the runner's thread.
 
 use egui::{RichText, Ui};
-use trainscope_engine::KnobValue;
-use trainscope_engine::labs::sparrow::SparrowView;
 use trainscope_engine::labs::sparrow::chat::CandidateRow;
+use trainscope_engine::labs::sparrow::{SparrowAction, SparrowView};
+
+use crate::Request;
 
 /// The line above the user's turns: what they contributed and what the last retrain did.
 pub(crate) fn summary_line(ui: &mut Ui, view: &SparrowView) {
@@ -32,18 +34,17 @@ pub(crate) fn summary_line(ui: &mut Ui, view: &SparrowView) {
     );
 }
 
-/// The feedback controls of candidate `k` of asked turn `turn` as two grid cells (rule combo
+/// The feedback controls of candidate `k` of the asked turn with id `turn` as two grid cells (rule combo
 /// with "mark" and "complies"; A and B), for the line under the candidate. The turn's user
-/// text is `user`. Choices are remembered per user text, not per index: asking another
-/// question shifts the indices.
+/// text is `user`. Choices are remembered per user text and turn id.
 pub(crate) fn row_controls(
     ui: &mut Ui,
-    turn: usize,
+    turn: u64,
     user: &str,
     k: usize,
     row: &CandidateRow,
     view: &SparrowView,
-    out: &mut Vec<(String, KnobValue)>,
+    out: &mut Vec<Request>,
 ) {
     // The combo starts at the rule the model flags most for this row, which is the one a
     // "complies" usually corrects.
@@ -67,21 +68,23 @@ pub(crate) fn row_controls(
             .accessible_name(format!("rule for candidate {k}"));
         let id_of = |r: usize| view.rules.get(r).map(|r| r.id.clone());
         let buttons = [
-            ("mark", "violates", "This candidate breaks the chosen rule."),
+            ("mark", true, "This candidate breaks the chosen rule."),
             (
                 "complies",
-                "complies",
+                false,
                 "This candidate keeps the chosen rule (the model wrongly flags it).",
             ),
         ];
-        for (label, verdict, hover) in buttons {
+        for (label, violates, hover) in buttons {
             if ui.button(label).on_hover_text(hover).clicked()
                 && let Some(rid) = id_of(rule)
             {
-                out.push((
-                    "mark".into(),
-                    KnobValue::Text(format!("{turn} {k} {rid} {verdict}")),
-                ));
+                out.extend(Request::act(&SparrowAction::Mark {
+                    turn,
+                    candidate: k,
+                    rule: rid,
+                    violates,
+                }));
             }
         }
     });
@@ -109,12 +112,7 @@ pub(crate) fn row_controls(
 }
 
 /// Below the table: the chosen pair and the "prefer A over B" button.
-pub(crate) fn prefer_button(
-    ui: &mut Ui,
-    turn: usize,
-    user: &str,
-    out: &mut Vec<(String, KnobValue)>,
-) {
+pub(crate) fn prefer_button(ui: &mut Ui, turn: u64, user: &str, out: &mut Vec<Request>) {
     let ab_id = egui::Id::unique(("sparrow-ab", user));
     let ab: (Option<usize>, Option<usize>) = ui.data(|d| d.get_temp(ab_id)).unwrap_or_default();
     ui.horizontal(|ui| {
@@ -130,7 +128,11 @@ pub(crate) fn prefer_button(
             .clicked()
             && let Some((a, b)) = pair
         {
-            out.push(("prefer".into(), KnobValue::Text(format!("{turn} {a} {b}"))));
+            out.extend(Request::act(&SparrowAction::Prefer {
+                turn,
+                winner: a,
+                loser: b,
+            }));
         }
     });
 }

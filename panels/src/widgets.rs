@@ -355,9 +355,9 @@ pub fn knob_editor(
                     egui::ComboBox::from_id_salt(&k.name)
                         .selected_text(cur)
                         .show_ui(ui, |ui| {
-                            for o in options {
+                            for &o in options.iter() {
                                 if ui.selectable_label(o == cur, o).clicked() && o != cur {
-                                    out = Some((k.name.clone(), KnobValue::Choice(o.clone())));
+                                    out = Some((k.name.clone(), KnobValue::Choice(o.to_string())));
                                 }
                             }
                         })

@@ -342,10 +342,9 @@ fn tiny_sparrow_state_asking(question: Option<&str>) -> RunState {
         Lab::step(&mut lab).expect("step");
     }
     if let Some(q) = question {
-        Lab::set_knob(
+        Lab::act(
             &mut lab,
-            "question",
-            trainscope_engine::KnobValue::Text(q.into()),
+            trainscope_engine::labs::sparrow::SparrowAction::Ask { question: q.into() },
         )
         .expect("asks");
     }
@@ -407,10 +406,10 @@ fn sparrow_panel_shows_chat_evaluation_and_rules() {
 fn sparrow_chat_tab_sends_mark_and_prefer_for_an_asked_turn() {
     use std::cell::RefCell;
     use std::rc::Rc;
-    use trainscope_engine::KnobValue;
+    use trainscope_panels::Request;
     let state = tiny_sparrow_state_asking(Some("is the moon made of cheese"));
     let settings = PlotSettings::default();
-    let sent: Rc<RefCell<Vec<(String, KnobValue)>>> = Rc::default();
+    let sent: Rc<RefCell<Vec<Request>>> = Rc::default();
     let out = sent.clone();
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1600.0, 1600.0))
@@ -440,12 +439,17 @@ fn sparrow_chat_tab_sends_mark_and_prefer_for_an_asked_turn() {
     harness.run();
     let got = sent.borrow().clone();
     assert_eq!(got.len(), 1, "{got:?}");
-    let (name, value) = &got[0];
-    assert_eq!(name, "mark");
-    let KnobValue::Text(t) = value else {
-        panic!("{value:?}")
+    let Request::Act(a) = &got[0] else {
+        panic!("{got:?}")
     };
-    assert!(t.starts_with("0 2 ") && t.ends_with(" violates"), "{t}");
+    // Addressed by the turn's stable id and the candidate's row.
+    assert_eq!(a["action"], "mark", "{a}");
+    assert_eq!(
+        (a["turn"].as_u64(), a["candidate"].as_u64()),
+        (Some(0), Some(2)),
+        "{a}"
+    );
+    assert_eq!(a["violates"], true, "{a}");
     sent.borrow_mut().clear();
     harness.query_all_by_label("A").nth(4).expect("A").click();
     harness.run();
@@ -455,7 +459,39 @@ fn sparrow_chat_tab_sends_mark_and_prefer_for_an_asked_turn() {
     harness.run();
     assert_eq!(
         sent.borrow().clone(),
-        vec![("prefer".to_string(), KnobValue::Text("0 4 1".into()))]
+        vec![Request::Act(serde_json::json!({
+            "action": "prefer", "turn": 0, "winner": 4, "loser": 1
+        }))]
+    );
+}
+
+#[test]
+fn sparrow_question_box_sends_an_ask_action() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use trainscope_panels::Request;
+    let state = tiny_sparrow_state_asking(None);
+    let settings = PlotSettings::default();
+    let sent: Rc<RefCell<Vec<Request>>> = Rc::default();
+    let out = sent.clone();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui(move |ui| {
+            out.borrow_mut()
+                .extend(lab_panel(ui, "sparrow", &state, &settings));
+        });
+    harness.run();
+    let input = harness.get_by_role(egui::accesskit::Role::TextInput);
+    input.focus();
+    input.type_text("is the sky blue");
+    harness.run();
+    harness.get_by_label("ask").click();
+    harness.run();
+    assert_eq!(
+        sent.borrow().clone(),
+        vec![Request::Act(serde_json::json!({
+            "action": "ask", "question": "is the sky blue"
+        }))]
     );
 }
 

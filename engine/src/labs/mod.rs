@@ -1,4 +1,6 @@
-//! The labs and their registry: one line per lab.
+//! The labs and their registry: one line per lab. Everything else a lab is (its name, config,
+//! knobs, headline metrics, tiny test settings) it declares on itself through [`Lab`]; its
+//! presets are the files `presets/<id>-*.toml`, found at build time.
 
 pub mod ff;
 pub mod glom;
@@ -8,12 +10,20 @@ pub mod sparrow;
 use burn::tensor::Device;
 
 use crate::error::LabError;
-use crate::lab::{DynLab, Lab};
+use crate::lab::{DynLab, Knob, Lab, LabConfig, Range};
+
+/// The registered labs. Adding a lab is one line here.
+static LABS: &[LabEntry] = &[
+    LabEntry::of::<ff::FfLab>(),
+    LabEntry::of::<glom::GlomLab>(),
+    LabEntry::of::<hetnet::HetnetLab>(),
+    LabEntry::of::<sparrow::SparrowLab>(),
+];
 
 /// Builds a lab from a normalised config table on a device.
 pub type BuildFn = fn(toml::Table, &Device) -> Result<Box<dyn DynLab>, LabError>;
 
-/// A registered lab: how to name, validate and build it from a preset's config table.
+/// A registered lab, type-erased: what the preset loader, the CLI and the generic tests need.
 pub struct LabEntry {
     /// Identifier used in presets (`lab = "ff"`).
     pub id: &'static str,
@@ -23,6 +33,14 @@ pub struct LabEntry {
     pub paper: &'static str,
     /// One paragraph for the lab list.
     pub summary: &'static str,
+    /// `key=value` settings that shrink any preset of the lab to seconds (tests, CI).
+    pub tiny: &'static [&'static str],
+    /// The live knobs.
+    pub knobs: fn() -> &'static [Knob],
+    /// The config's key ranges.
+    pub ranges: &'static [Range],
+    /// The headline metrics of a normalised config (see [`Lab::headline`]).
+    pub headline: fn(&toml::Table) -> Vec<&'static str>,
     /// Deserialises a config table (applying defaults), validates it and returns the full table.
     pub normalize: fn(toml::Table) -> Result<toml::Table, LabError>,
     /// Checks a whole preset document with this lab's typed config, for errors with positions.
@@ -31,12 +49,42 @@ pub struct LabEntry {
     pub build: BuildFn,
 }
 
-fn normalize<L: Lab>(table: toml::Table) -> Result<toml::Table, LabError> {
-    let cfg: L::Config = table
+impl LabEntry {
+    /// The entry of lab type `L`.
+    pub const fn of<L: Lab>() -> LabEntry {
+        LabEntry {
+            id: L::ID,
+            name: L::NAME,
+            paper: L::PAPER,
+            summary: L::SUMMARY,
+            tiny: L::TINY,
+            knobs: L::knobs,
+            ranges: <L::Config as LabConfig>::RANGES,
+            headline: headline::<L>,
+            normalize: normalize::<L>,
+            check_document: check_document::<L>,
+            build: build::<L>,
+        }
+    }
+}
+
+fn typed<L: Lab>(table: toml::Table) -> Result<L::Config, LabError> {
+    table
         .try_into()
-        .map_err(|e: toml::de::Error| LabError::Preset(e.message().to_string()))?;
-    L::validate(&cfg)?;
+        .map_err(|e: toml::de::Error| LabError::Preset(e.message().trim_end().to_string()))
+}
+
+fn normalize<L: Lab>(table: toml::Table) -> Result<toml::Table, LabError> {
+    let cfg = typed::<L>(table)?;
+    cfg.validate()?;
     toml::Table::try_from(&cfg).map_err(|e| LabError::Preset(e.to_string()))
+}
+
+fn headline<L: Lab>(table: &toml::Table) -> Vec<&'static str> {
+    match typed::<L>(table.clone()) {
+        Ok(cfg) => L::headline(&cfg),
+        Err(_) => L::headline(&L::Config::default()),
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -59,72 +107,10 @@ fn check_document<L: Lab>(text: &str) -> Result<(), toml::de::Error> {
 }
 
 fn build<L: Lab>(table: toml::Table, device: &Device) -> Result<Box<dyn DynLab>, LabError> {
-    let cfg: L::Config = table
-        .try_into()
-        .map_err(|e: toml::de::Error| LabError::Preset(e.message().to_string()))?;
+    let cfg = typed::<L>(table)?;
+    cfg.validate()?;
     Ok(Box::new(L::new(cfg, device)?))
 }
-
-macro_rules! entry {
-    ($ty:ty, $id:literal, $name:literal, $paper:literal, $summary:literal) => {
-        LabEntry {
-            id: $id,
-            name: $name,
-            paper: $paper,
-            summary: $summary,
-            normalize: normalize::<$ty>,
-            check_document: check_document::<$ty>,
-            build: build::<$ty>,
-        }
-    };
-}
-
-static LABS: &[LabEntry] = &[
-    entry!(
-        ff::FfLab,
-        "ff",
-        "Forward-Forward",
-        "Hinton 2022, The Forward-Forward Algorithm: Some Preliminary Investigations",
-        "Each layer learns on its own to give high goodness (summed squared activity) to real images \
-     carrying their true label and low goodness to the same images with a wrong label. No \
-     gradient crosses layers. A backprop net of the same widths trains on the same batches."
-    ),
-    entry!(
-        glom::GlomLab,
-        "glom",
-        "GLOM islands of agreement",
-        "After Culp, Sabour & Hinton 2022, Testing GLOM's ability to infer wholes from ambiguous parts",
-        "Objects made of ambiguous ellipse parts on an 8x8 grid. A simplified GLOM (columns x \
-         levels, bottom-up, top-down and within-level attention, T iterations) learns to give \
-         every location of an object nearly the same embedding, and uses that agreement to \
-         classify parts no single location could. A T = 0 per-location baseline trains on the \
-         same batches. Our own set-up in the paper's spirit (its body was not retrievable)."
-    ),
-    entry!(
-        hetnet::HetnetLab,
-        "hetnet",
-        "HetNet power control (PQL vs IDQN)",
-        "Xu, Huynh & Li 2022, Distributed-Training-and-Execution Multi-Agent Reinforcement \
-         Learning for Power Control in HetNet",
-        "One DQN agent per access point (a macro BS and small cells) picks its transmit power \
-         from local measurements only; nothing is shared between agents. PQL adds a penalty \
-         pulling each agent toward its best previously experienced action in a revisited state \
-         (our reading of the abstract; the full text was unavailable). PQL and independent DQN \
-         race on the same channels, scored against WMMSE, FP, max and random power."
-    ),
-    entry!(
-        sparrow::SparrowLab,
-        "sparrow",
-        "Sparrow: rules, evidence and re-ranking @N",
-        "Glaese et al. 2022, Improving alignment of dialogue agents via targeted human judgements",
-        "An agent that searches BoolQ's 12,271 Wikipedia paragraphs (tantivy BM25 plus a learned \
-         re-ranker), shows the evidence and answers yes/no with a learned reader, declining when \
-         unsure. 23 rules as data; a rule-conditional reward model is compared with per-rule and \
-         general classifiers on held-out phrasings; a Bradley-Terry preference model learns from a \
-         simulated rater; N candidates from a labelled stand-in generator are re-ranked on \
-         held-out red-team probes."
-    ),
-];
 
 /// Every registered lab.
 pub fn all() -> &'static [LabEntry] {

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::LabError;
+use crate::lab::{LabConfig, Range};
 
 /// How a layer's goodness is computed from its ReLU activities `y`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -177,9 +178,30 @@ impl FfConfig {
             Goodness::NegSum => -self.threshold * self.layers.get(l).copied().unwrap_or(1) as f64,
         }
     }
+}
 
-    /// Checks ranges before any data is loaded.
-    pub fn validate(&self) -> Result<(), LabError> {
+impl LabConfig for FfConfig {
+    const RANGES: &'static [Range] = &[
+        Range::float("lr", 1e-5, 1.0, true),
+        Range::float("bp_lr", 1e-5, 1.0, true),
+        Range::float("readout_lr", 1e-5, 1.0, true),
+        Range::float("threshold", 1e-3, 1e5, true),
+        Range::choice("goodness", &["mean", "sum", "neg_sum"]),
+        Range::choice("negatives", &["uniform", "hard"]),
+        Range::choice("schedule", &["simultaneous", "layerwise"]),
+        Range::choice("mode", &["supervised", "unsupervised", "recurrent"]),
+        Range::choice("readout", &["all_layers", "skip_first"]),
+        Range::int("jitter", 0, 8),
+        Range::int("eval_every", 0, 1_000_000),
+        Range::int("batch_size", 1, 10_000),
+        Range::float("epochs", 1e-3, 10_000.0, true),
+        Range::float("readout_epochs", 0.0, 1000.0, false),
+        Range::int("mask_blurs", 0, 50),
+        Range::int("iterations", 1, 32),
+        Range::float("damping", 0.0, 0.99, false),
+    ];
+
+    fn check(&self) -> Result<(), LabError> {
         if self.layers.is_empty() {
             return Err(LabError::config("layers", "need at least one hidden layer"));
         }
@@ -189,49 +211,17 @@ impl FfConfig {
                 format!("width {w} is outside 1..=16384"),
             ));
         }
-        if !(self.threshold.is_finite() && self.threshold > 0.0) {
-            return Err(LabError::config("threshold", "must be a positive number"));
-        }
-        for (key, lr) in [("lr", self.lr), ("bp_lr", self.bp_lr)] {
-            if !(lr.is_finite() && lr > 0.0 && lr <= 1.0) {
-                return Err(LabError::config(key, format!("{lr} is outside (0, 1]")));
-            }
-        }
-        if self.batch_size == 0 || self.batch_size > 10_000 {
-            return Err(LabError::config("batch_size", "must be in 1..=10000"));
-        }
-        if !(self.epochs.is_finite() && self.epochs > 0.0 && self.epochs <= 10_000.0) {
-            return Err(LabError::config("epochs", "must be in (0, 10000]"));
-        }
         if self.one_pass && self.mode != Mode::Supervised {
             return Err(LabError::config(
                 "one_pass",
                 "the one-pass readout needs the label pixels of supervised mode",
             ));
         }
-        if self.jitter > 8 {
-            return Err(LabError::config("jitter", "must be at most 8 pixels"));
-        }
-        if !(self.readout_lr.is_finite() && self.readout_lr > 0.0 && self.readout_lr <= 1.0) {
-            return Err(LabError::config("readout_lr", "is outside (0, 1]"));
-        }
-        if !(self.readout_epochs.is_finite() && (0.0..=1000.0).contains(&self.readout_epochs)) {
-            return Err(LabError::config("readout_epochs", "must be in [0, 1000]"));
-        }
-        if self.mask_blurs > 50 {
-            return Err(LabError::config("mask_blurs", "must be at most 50"));
-        }
-        if !(1..=32).contains(&self.iterations) {
-            return Err(LabError::config("iterations", "must be in 1..=32"));
-        }
         if self.mode == Mode::Recurrent && self.iterations < RECURRENT_VOTE.1 {
             return Err(LabError::config(
                 "iterations",
                 format!("the recurrent readout needs at least {}", RECURRENT_VOTE.1),
             ));
-        }
-        if !(self.damping.is_finite() && (0.0..1.0).contains(&self.damping)) {
-            return Err(LabError::config("damping", "must be in [0, 1)"));
         }
         Ok(())
     }

@@ -23,7 +23,7 @@ use burn::tensor::Device;
 
 use crate::data::mnist::{self, CLASSES, Mnist, PIXELS, Source};
 use crate::error::LabError;
-use crate::lab::{KnobKind, KnobSpec, KnobValue, Lab, StepReport};
+use crate::lab::{Knob, Lab, LabConfig, NoAction, StepReport};
 use crate::nn::to_vec;
 use crate::rng::Rng;
 
@@ -208,8 +208,25 @@ fn argmax(row: &[f32]) -> u8 {
 }
 
 impl Lab for FfLab {
+    const ID: &'static str = "ff";
+    const NAME: &'static str = "Forward-Forward";
+    const PAPER: &'static str =
+        "Hinton 2022, The Forward-Forward Algorithm: Some Preliminary Investigations";
+    const SUMMARY: &'static str = "Each layer learns on its own to give high goodness (summed \
+        squared activity) to real images carrying their true label and low goodness to the same \
+        images with a wrong label. No gradient crosses layers. A backprop net of the same widths \
+        trains on the same batches.";
+    const TINY: &'static [&'static str] = &[
+        "train_limit=300",
+        "test_limit=100",
+        "layers=[32, 32]",
+        "batch_size=20",
+        "eval_every=2",
+    ];
+
     type Config = FfConfig;
     type View = FfView;
+    type Action = NoAction;
 
     fn new(cfg: FfConfig, device: &Device) -> Result<Self, LabError> {
         cfg.validate()?;
@@ -296,10 +313,6 @@ impl Lab for FfLab {
         Ok(lab)
     }
 
-    fn validate(config: &FfConfig) -> Result<(), LabError> {
-        config.validate()
-    }
-
     fn step(&mut self) -> Result<StepReport, LabError> {
         let mut report = StepReport::default();
         let batch = self.next_batch();
@@ -360,152 +373,79 @@ impl Lab for FfLab {
         }
     }
 
-    fn knobs(&self) -> Vec<KnobSpec> {
-        let float = KnobSpec::float;
-        let choice =
-            |name: &str, label: &str, help: &str, options: &[&str], value: &str| KnobSpec {
-                name: name.into(),
-                label: label.into(),
-                help: help.into(),
-                kind: KnobKind::Choice(options.iter().map(|s| s.to_string()).collect()),
-                value: KnobValue::Choice(value.into()),
-            };
-        vec![
-            float(
+    fn config(&self) -> &FfConfig {
+        &self.cfg
+    }
+
+    fn config_mut(&mut self) -> &mut FfConfig {
+        &mut self.cfg
+    }
+
+    fn knobs() -> &'static [Knob] {
+        const KNOBS: &[Knob] = &[
+            Knob::new(
                 "lr",
                 "FF learning rate",
                 "Adam step size of the Forward-Forward layers.",
-                1e-5,
-                1.0,
-                true,
-                self.cfg.lr,
             ),
-            float(
+            Knob::new(
                 "threshold",
                 "threshold θ",
                 "Goodness above θ means 'positive' (per unit for sum goodness).",
-                1e-3,
-                1e5,
-                true,
-                self.cfg.threshold,
             ),
-            choice(
+            Knob::new(
                 "goodness",
                 "goodness",
                 "mean or sum of squared activities, or minus the sum (positives quiet).",
-                &["mean", "sum", "neg_sum"],
-                match self.cfg.goodness {
-                    Goodness::Mean => "mean",
-                    Goodness::Sum => "sum",
-                    Goodness::NegSum => "neg_sum",
-                },
             ),
-            choice(
+            Knob::new(
                 "negatives",
                 "negative labels",
                 "Wrong labels drawn uniformly, or in proportion to the net's own predictions.",
-                &["uniform", "hard"],
-                match self.cfg.negatives {
-                    Negatives::Uniform => "uniform",
-                    Negatives::Hard => "hard",
-                },
             ),
-            KnobSpec {
-                name: "normalize_layers".into(),
-                label: "normalise between layers".into(),
-                help: "Off: a layer can read the goodness of the one below from its input length."
-                    .into(),
-                kind: KnobKind::Bool,
-                value: KnobValue::Bool(self.cfg.normalize_layers),
-            },
-            choice(
+            Knob::new(
+                "normalize_layers",
+                "normalise between layers",
+                "Off: a layer can read the goodness of the one below from its input length.",
+            ),
+            Knob::new(
                 "schedule",
                 "training schedule",
                 "All layers at once, or one layer after another.",
-                &["simultaneous", "layerwise"],
-                match self.cfg.schedule {
-                    Schedule::Simultaneous => "simultaneous",
-                    Schedule::Layerwise => "layerwise",
-                },
             ),
-            KnobSpec {
-                name: "jitter".into(),
-                label: "jitter (pixels)".into(),
-                help: "Shift training images by up to this many pixels.".into(),
-                kind: KnobKind::Int { min: 0, max: 8 },
-                value: KnobValue::Int(self.cfg.jitter as i64),
-            },
-            float(
+            Knob::new(
+                "jitter",
+                "jitter (pixels)",
+                "Shift training images by up to this many pixels.",
+            ),
+            Knob::new(
                 "readout_lr",
                 "readout learning rate",
                 "Adam step size of the softmax readout.",
-                1e-5,
-                1.0,
-                true,
-                self.cfg.readout_lr,
             ),
-            float(
+            Knob::new(
                 "bp_lr",
                 "BP learning rate",
                 "Adam step size of the backprop baseline.",
-                1e-5,
-                1.0,
-                true,
-                self.cfg.bp_lr,
             ),
-            KnobSpec {
-                name: "eval_every".into(),
-                label: "evaluate every".into(),
-                help: "Steps between evaluations on the test images (0 = only at the end).".into(),
-                kind: KnobKind::Int {
-                    min: 0,
-                    max: 1_000_000,
-                },
-                value: KnobValue::Int(self.cfg.eval_every as i64),
-            },
-        ]
+            Knob::new(
+                "eval_every",
+                "evaluate every",
+                "Steps between evaluations on the test images (0 = only at the end).",
+            ),
+        ];
+        KNOBS
     }
 
-    fn set_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError> {
-        let bad = |msg: &str| LabError::Knob(knob.into(), msg.into());
-        match (knob, &value) {
-            ("goodness", KnobValue::Choice(c)) => {
-                self.cfg.goodness = match c.as_str() {
-                    "mean" => Goodness::Mean,
-                    "sum" => Goodness::Sum,
-                    "neg_sum" => Goodness::NegSum,
-                    _ => return Err(bad("expected mean, sum or neg_sum")),
-                }
-            }
-            ("negatives", KnobValue::Choice(c)) => {
-                self.cfg.negatives = match c.as_str() {
-                    "uniform" => Negatives::Uniform,
-                    "hard" => Negatives::Hard,
-                    _ => return Err(bad("expected uniform or hard")),
-                }
-            }
-            ("schedule", KnobValue::Choice(c)) => {
-                self.cfg.schedule = match c.as_str() {
-                    "simultaneous" => Schedule::Simultaneous,
-                    "layerwise" => Schedule::Layerwise,
-                    _ => return Err(bad("expected simultaneous or layerwise")),
-                }
-            }
-            ("normalize_layers", KnobValue::Bool(b)) => self.cfg.normalize_layers = *b,
-            _ => {
-                let num = value.as_f64().ok_or_else(|| bad("expected a number"))?;
-                match knob {
-                    "lr" => self.cfg.lr = num,
-                    "threshold" => self.cfg.threshold = num,
-                    "bp_lr" => self.cfg.bp_lr = num,
-                    "readout_lr" => self.cfg.readout_lr = num,
-                    "jitter" => self.cfg.jitter = num.clamp(0.0, 8.0) as usize,
-                    "eval_every" => self.cfg.eval_every = num as u64,
-                    _ => return Err(bad("this lab has no such knob")),
-                }
-            }
+    fn headline(cfg: &FfConfig) -> Vec<&'static str> {
+        let mut h = vec!["test_error"];
+        if cfg.bp {
+            h.push("bp_test_error");
         }
-        Ok(())
+        if cfg.one_pass {
+            h.push("one_pass_test_error");
+        }
+        h
     }
 
     fn planned_steps(&self) -> Option<u64> {

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::LabError;
+use crate::lab::{LabConfig, Range};
 
 /// The lab's configuration; every field has a default so presets list only what they change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,80 +100,37 @@ impl Default for GlomConfig {
     }
 }
 
-impl GlomConfig {
-    /// Checks ranges before anything is built.
-    pub fn validate(&self) -> Result<(), LabError> {
-        if !(6..=16).contains(&self.grid) {
-            return Err(LabError::config("grid", "must be in 6..=16"));
-        }
-        for (key, v) in [
-            ("ambiguity", self.ambiguity),
-            ("two_objects", self.two_objects),
-        ] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(LabError::config(key, format!("{v} is outside [0, 1]")));
-            }
-        }
-        if self.distractors > 8 {
-            return Err(LabError::config("distractors", "must be at most 8"));
-        }
-        if !(0.0..=90.0).contains(&self.max_rotation_deg) {
-            return Err(LabError::config("max_rotation_deg", "must be in [0, 90]"));
-        }
-        if !(2..=3).contains(&self.levels) {
-            return Err(LabError::config("levels", "must be 2 or 3"));
-        }
-        if !(2..=256).contains(&self.dim) {
-            return Err(LabError::config("dim", "must be in 2..=256"));
-        }
-        if !(1..=1024).contains(&self.hidden) {
-            return Err(LabError::config("hidden", "must be in 1..=1024"));
-        }
-        if self.iterations > 12 {
-            return Err(LabError::config("iterations", "must be at most 12"));
-        }
-        if !(0.0..=100.0).contains(&self.beta) {
-            return Err(LabError::config("beta", "must be in [0, 100]"));
-        }
-        for (key, w) in [
-            ("w_prev", self.w_prev),
-            ("w_bu", self.w_bu),
-            ("w_td", self.w_td),
-            ("w_att", self.w_att),
-        ] {
-            if !(0.0..=10.0).contains(&w) {
-                return Err(LabError::config(key, format!("{w} is outside [0, 10]")));
-            }
-        }
+impl LabConfig for GlomConfig {
+    const RANGES: &'static [Range] = &[
+        Range::int("grid", 6, 16),
+        Range::float("ambiguity", 0.0, 1.0, false),
+        Range::float("two_objects", 0.0, 1.0, false),
+        Range::int("distractors", 0, 8),
+        Range::float("max_rotation_deg", 0.0, 90.0, false),
+        Range::int("levels", 2, 3),
+        Range::int("dim", 2, 256),
+        Range::int("hidden", 1, 1024),
+        Range::int("iterations", 0, 12),
+        Range::float("beta", 0.0, 100.0, false),
+        Range::float("w_prev", 0.0, 10.0, false),
+        Range::float("w_bu", 0.0, 10.0, false),
+        Range::float("w_td", 0.0, 10.0, false),
+        Range::float("w_att", 0.0, 10.0, false),
+        Range::float("identity_weight", 0.0, 10.0, false),
+        Range::float("lr", 1e-6, 1.0, true),
+        Range::int("batch_size", 1, 1024),
+        Range::int("steps", 1, 100_000_000),
+        Range::int("test_images", 1, 10_000),
+        Range::int("curve_images", 1, 10_000),
+        Range::float("noise", 0.0, 5.0, false),
+    ];
+
+    fn check(&self) -> Result<(), LabError> {
         if self.w_prev + self.w_bu + self.w_td + self.w_att <= 0.0 {
             return Err(LabError::config(
                 "w_prev",
                 "the four weights cannot all be zero",
             ));
-        }
-        if !(0.0..=10.0).contains(&self.identity_weight) {
-            return Err(LabError::config("identity_weight", "must be in [0, 10]"));
-        }
-        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 1.0) {
-            return Err(LabError::config(
-                "lr",
-                format!("{} is outside (0, 1]", self.lr),
-            ));
-        }
-        if !(1..=1024).contains(&self.batch_size) {
-            return Err(LabError::config("batch_size", "must be in 1..=1024"));
-        }
-        if self.steps == 0 {
-            return Err(LabError::config("steps", "must be positive"));
-        }
-        if !(1..=10_000).contains(&self.test_images) {
-            return Err(LabError::config("test_images", "must be in 1..=10000"));
-        }
-        if !(1..=10_000).contains(&self.curve_images) {
-            return Err(LabError::config("curve_images", "must be in 1..=10000"));
-        }
-        if !(0.0..=5.0).contains(&self.noise) {
-            return Err(LabError::config("noise", "must be in [0, 5]"));
         }
         Ok(())
     }

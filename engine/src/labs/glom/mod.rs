@@ -9,6 +9,7 @@
 pub mod config;
 pub mod eval;
 pub mod model;
+pub mod view;
 pub mod world;
 
 use burn::module::Module;
@@ -16,13 +17,15 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::error::LabError;
-use crate::lab::{KnobKind, KnobSpec, KnobValue, Lab, StepReport};
+use crate::lab::{Knob, Lab, LabConfig, NoAction, StepReport};
 use crate::nn::{scalar, to_vec};
+use crate::results::{CurveSet, Line, Results};
 use crate::rng::Rng;
 
 pub use config::GlomConfig;
 pub use eval::{SampleView, SetResult};
 use model::{Batch, GlomNet, Identity, Update};
+pub use view::{Curve, Curves, GlomView};
 pub use world::{CLASS_NAMES, CLASSES, DISTRACTOR, Image, Part, WorldParams};
 pub use world::{FEATURES, PARTS};
 
@@ -42,61 +45,6 @@ const STREAM_TEST: u64 = 3;
 const STREAM_NOISY: u64 = 4;
 const STREAM_SAMPLE: u64 = 5;
 const STREAM_CURVES: u64 = 100;
-
-/// One robustness curve: x values and the accuracy of both models at each.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Curve {
-    /// The swept setting's values.
-    pub x: Vec<f64>,
-    /// Held-out accuracy of the GLOM model (T iterations with attention).
-    pub attn: Vec<f64>,
-    /// Held-out accuracy of the T = 0 baseline (empty when it is not trained).
-    pub t0: Vec<f64>,
-}
-
-/// The three evaluation curves, from one evaluation of the current models.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Curves {
-    /// Step at which they were computed.
-    pub step: u64,
-    /// Accuracy vs ambiguity (no noise, training pose range).
-    pub ambiguity: Curve,
-    /// Accuracy vs input noise σ at ambiguity 0.5.
-    pub noise: Curve,
-    /// Accuracy vs out-of-distribution pose strength at ambiguity 0.5.
-    pub ood: Curve,
-}
-
-/// What the GLOM panel draws.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GlomView {
-    /// Steps done.
-    pub step: u64,
-    /// Planned steps.
-    pub planned: u64,
-    /// Current iteration settings.
-    pub iterations: usize,
-    /// Levels per column.
-    pub levels: usize,
-    /// Current β.
-    pub beta: f64,
-    /// Current training ambiguity.
-    pub ambiguity: f64,
-    /// Current evaluation noise (applied to the sample shown).
-    pub noise: f64,
-    /// The held-out sample with both models' outputs, from the latest evaluation.
-    pub sample: Option<SampleView>,
-    /// Latest held-out accuracy at ambiguity 0.5 with attention.
-    pub acc_attn: Option<f64>,
-    /// Latest held-out accuracy of the T = 0 baseline.
-    pub acc_t0: Option<f64>,
-    /// Latest held-out island score per iteration (0 = bottom-up pass only).
-    pub island_by_iter: Vec<f64>,
-    /// Latest robustness curves.
-    pub curves: Option<Curves>,
-    /// Held-out images behind `acc_attn`.
-    pub test_images: usize,
-}
 
 /// The GLOM lab.
 pub struct GlomLab {
@@ -307,8 +255,25 @@ fn train_one(
 }
 
 impl Lab for GlomLab {
+    const ID: &'static str = "glom";
+    const NAME: &'static str = "GLOM islands of agreement";
+    const PAPER: &'static str = "After Culp, Sabour & Hinton 2022, Testing GLOM's ability to infer wholes from ambiguous parts";
+    const SUMMARY: &'static str = "Objects made of ambiguous ellipse parts on an 8x8 grid. A \
+        simplified GLOM (columns x levels, bottom-up, top-down and within-level attention, T \
+        iterations) learns to give every location of an object nearly the same embedding, and \
+        uses that agreement to classify parts no single location could. A T = 0 per-location \
+        baseline trains on the same batches. Our own set-up in the paper's spirit (its body was \
+        not retrievable).";
+    const TINY: &'static [&'static str] = &[
+        "batch_size=4",
+        "test_images=10",
+        "curve_images=4",
+        "eval_every=2",
+    ];
+
     type Config = GlomConfig;
     type View = GlomView;
+    type Action = NoAction;
 
     fn new(cfg: GlomConfig, device: &Device) -> Result<Self, LabError> {
         cfg.validate()?;
@@ -357,10 +322,6 @@ impl Lab for GlomLab {
         let p = lab.params(EVAL_AMBIGUITY, 0.0, 0.0);
         lab.test = world::draw_images(&p, lab.cfg.test_images, &mut lab.root.fork(STREAM_TEST));
         Ok(lab)
-    }
-
-    fn validate(config: &GlomConfig) -> Result<(), LabError> {
-        config.validate()
     }
 
     fn step(&mut self) -> Result<StepReport, LabError> {
@@ -454,99 +415,62 @@ impl Lab for GlomLab {
         }
     }
 
-    fn knobs(&self) -> Vec<KnobSpec> {
-        let float = |name: &str, label: &str, help: &str, min: f64, max: f64, v: f64| {
-            KnobSpec::float(name, label, help, min, max, false, v)
-        };
-        vec![
-            KnobSpec {
-                name: "iterations".into(),
-                label: "iterations T".into(),
-                help: "Iterations unrolled after the bottom-up pass (training and evaluation)."
-                    .into(),
-                kind: KnobKind::Int { min: 0, max: 12 },
-                value: KnobValue::Int(self.cfg.iterations as i64),
-            },
-            float(
+    fn config(&self) -> &GlomConfig {
+        &self.cfg
+    }
+
+    fn config_mut(&mut self) -> &mut GlomConfig {
+        &mut self.cfg
+    }
+
+    fn knobs() -> &'static [Knob] {
+        const KNOBS: &[Knob] = &[
+            Knob::new(
+                "iterations",
+                "iterations T",
+                "Iterations unrolled after the bottom-up pass (training and evaluation).",
+            ),
+            Knob::new(
                 "beta",
                 "attention β",
                 "Sharpness of attention over cosine similarities.",
-                0.0,
-                100.0,
-                self.cfg.beta,
             ),
-            float(
+            Knob::new(
                 "w_prev",
                 "weight: previous",
                 "Weight of the previous embedding in the update.",
-                0.0,
-                10.0,
-                self.cfg.w_prev,
             ),
-            float(
+            Knob::new(
                 "w_bu",
                 "weight: bottom-up",
                 "Weight of the bottom-up prediction.",
-                0.0,
-                10.0,
-                self.cfg.w_bu,
             ),
-            float(
+            Knob::new(
                 "w_td",
                 "weight: top-down",
                 "Weight of the top-down prediction.",
-                0.0,
-                10.0,
-                self.cfg.w_td,
             ),
-            float(
+            Knob::new(
                 "w_att",
                 "weight: attention",
                 "Weight of the attention (consensus) term; 0 turns attention off.",
-                0.0,
-                10.0,
-                self.cfg.w_att,
             ),
-            float(
+            Knob::new(
                 "ambiguity",
                 "ambiguity (training)",
                 "How far part shapes are merged and jittered in training images.",
-                0.0,
-                1.0,
-                self.cfg.ambiguity,
             ),
-            float(
+            Knob::new(
                 "noise",
                 "noise (evaluation)",
                 "Gaussian noise on the shown sample's part features and on acc_noise.",
-                0.0,
-                5.0,
-                self.cfg.noise,
             ),
-        ]
+        ];
+        KNOBS
     }
 
-    fn set_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError> {
-        let num = value
-            .as_f64()
-            .ok_or_else(|| LabError::Knob(knob.into(), "expected a number".into()))?;
-        match knob {
-            "iterations" => self.cfg.iterations = num.max(0.0) as usize,
-            "beta" => self.cfg.beta = num,
-            "w_prev" => self.cfg.w_prev = num,
-            "w_bu" => self.cfg.w_bu = num,
-            "w_td" => self.cfg.w_td = num,
-            "w_att" => self.cfg.w_att = num,
-            "ambiguity" => self.cfg.ambiguity = num,
-            "noise" => self.cfg.noise = num,
-            other => {
-                return Err(LabError::Knob(
-                    other.into(),
-                    "this lab has no such knob".into(),
-                ));
-            }
-        }
-        Ok(())
+    fn headline(_: &GlomConfig) -> Vec<&'static str> {
+        vec!["acc_attn", "acc_t0", "island_score"]
     }
 
     fn planned_steps(&self) -> Option<u64> {
@@ -577,6 +501,71 @@ impl Lab for GlomLab {
             }
         }
         Ok(report)
+    }
+
+    /// The three robustness curves (both models) and the island score by iteration.
+    fn results(&self) -> Results {
+        let mut out = Results::default();
+        if let Some(c) = &self.curves {
+            let held = format!(
+                "held-out accuracy ({} images a point)",
+                self.cfg.curve_images
+            );
+            for (name, title, x_label, curve) in [
+                (
+                    "accuracy_vs_ambiguity",
+                    "Accuracy against ambiguity",
+                    "ambiguity",
+                    &c.ambiguity,
+                ),
+                (
+                    "accuracy_vs_noise",
+                    "Accuracy against input noise (ambiguity 0.5)",
+                    "noise σ",
+                    &c.noise,
+                ),
+                (
+                    "accuracy_vs_ood",
+                    "Accuracy against out-of-range pose (ambiguity 0.5)",
+                    "OOD strength",
+                    &c.ood,
+                ),
+            ] {
+                let mut lines = vec![Line {
+                    label: "GLOM (attention)".into(),
+                    x: curve.x.clone(),
+                    y: curve.attn.clone(),
+                }];
+                if !curve.t0.is_empty() {
+                    lines.push(Line {
+                        label: "T = 0 baseline".into(),
+                        x: curve.x.clone(),
+                        y: curve.t0.clone(),
+                    });
+                }
+                out.curves.push(CurveSet {
+                    name: name.into(),
+                    title: title.into(),
+                    x_label: x_label.into(),
+                    y_label: held.clone(),
+                    lines,
+                });
+            }
+        }
+        if !self.island.is_empty() {
+            out.curves.push(CurveSet {
+                name: "island_score_by_iteration".into(),
+                title: "Island score by iteration".into(),
+                x_label: "iteration (0 = bottom-up pass)".into(),
+                y_label: "island score (cosine, same minus other)".into(),
+                lines: vec![Line {
+                    label: "GLOM".into(),
+                    x: (0..self.island.len()).map(|i| i as f64).collect(),
+                    y: self.island.clone(),
+                }],
+            });
+        }
+        out
     }
 
     fn artifacts(&self) -> Vec<(String, serde_json::Value)> {

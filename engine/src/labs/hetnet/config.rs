@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::LabError;
+use crate::lab::{LabConfig, Range};
 
 /// What each agent is paid after a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -128,9 +129,22 @@ impl Default for HetnetConfig {
     }
 }
 
-impl HetnetConfig {
-    /// Checks ranges before anything is built.
-    pub fn validate(&self) -> Result<(), LabError> {
+impl LabConfig for HetnetConfig {
+    const RANGES: &'static [Range] = &[
+        Range::int("n_small", 1, 12),
+        Range::float("shadowing_db", 0.0, 20.0, false),
+        Range::int("power_levels", 2, 32),
+        Range::float("lr", 1e-5, 0.1, true),
+        Range::int("batch_size", 1, 4096),
+        Range::float("eps_start", 0.0, 1.0, false),
+        Range::float("eps_end", 0.0, 1.0, false),
+        Range::float("eps_decay_frac", 0.0, 1.0, false),
+        Range::float("lambda", 0.0, 10.0, false),
+        Range::choice("reward", &["sum_rate", "own_minus_cost"]),
+        Range::int("probe_size", 1, 10_000),
+    ];
+
+    fn check(&self) -> Result<(), LabError> {
         let pos = |key: &str, x: f64| {
             if x.is_finite() && x > 0.0 {
                 Ok(())
@@ -141,9 +155,6 @@ impl HetnetConfig {
                 ))
             }
         };
-        if !(1..=12).contains(&self.n_small) {
-            return Err(LabError::config("n_small", "must be in 1..=12"));
-        }
         pos("cell_radius_m", self.cell_radius_m)?;
         pos("small_cell_radius_m", self.small_cell_radius_m)?;
         if self.small_cell_radius_m * 4.0 > self.cell_radius_m {
@@ -161,14 +172,8 @@ impl HetnetConfig {
                 return Err(LabError::config(k, "must be in [-200, 80] dBm"));
             }
         }
-        if !(self.shadowing_db.is_finite() && (0.0..=20.0).contains(&self.shadowing_db)) {
-            return Err(LabError::config("shadowing_db", "must be in [0, 20]"));
-        }
         pos("doppler_hz", self.doppler_hz)?;
         pos("slot_s", self.slot_s)?;
-        if !(2..=32).contains(&self.power_levels) {
-            return Err(LabError::config("power_levels", "must be in 2..=32"));
-        }
         pos("power_range_db", self.power_range_db)?;
         if self.episodes == 0 || self.slots_per_episode == 0 {
             return Err(LabError::config(
@@ -183,14 +188,8 @@ impl HetnetConfig {
                 "need 1+ layers of width 1..=1024",
             ));
         }
-        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 1.0) {
-            return Err(LabError::config("lr", "must be in (0, 1]"));
-        }
         if !(self.gamma.is_finite() && (0.0..1.0).contains(&self.gamma)) {
             return Err(LabError::config("gamma", "must be in [0, 1)"));
-        }
-        if self.batch_size == 0 || self.batch_size > 4096 {
-            return Err(LabError::config("batch_size", "must be in 1..=4096"));
         }
         if self.replay < self.batch_size {
             return Err(LabError::config("replay", "must be at least batch_size"));
@@ -201,25 +200,10 @@ impl HetnetConfig {
                 "train_every and target_every must be positive",
             ));
         }
-        for (k, x) in [
-            ("eps_start", self.eps_start),
-            ("eps_end", self.eps_end),
-            ("eps_decay_frac", self.eps_decay_frac),
-        ] {
-            if !(x.is_finite() && (0.0..=1.0).contains(&x)) {
-                return Err(LabError::config(k, "must be in [0, 1]"));
-            }
-        }
-        if !(self.lambda.is_finite() && (0.0..=100.0).contains(&self.lambda)) {
-            return Err(LabError::config("lambda", "must be in [0, 100]"));
-        }
         if !(self.pql_margin.is_finite() && self.pql_margin >= 0.0) {
             return Err(LabError::config("pql_margin", "must be non-negative"));
         }
         pos("pql_bin", self.pql_bin)?;
-        if self.probe_size == 0 || self.probe_size > 10_000 {
-            return Err(LabError::config("probe_size", "must be in 1..=10000"));
-        }
         Ok(())
     }
 }

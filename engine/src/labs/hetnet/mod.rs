@@ -18,7 +18,7 @@ pub mod view;
 use burn::tensor::Device;
 
 use crate::error::LabError;
-use crate::lab::{KnobKind, KnobSpec, KnobValue, Lab, StepReport};
+use crate::lab::{Knob, Lab, LabConfig, NoAction, StepReport};
 use crate::rng::Rng;
 use crate::wireless::{fp_from, max_power, multi_start, random_power, sinr, sum_rate, wmmse_from};
 
@@ -172,8 +172,28 @@ impl HetnetLab {
 }
 
 impl Lab for HetnetLab {
+    const ID: &'static str = "hetnet";
+    const NAME: &'static str = "HetNet power control (PQL vs IDQN)";
+    const PAPER: &'static str = "Xu, Huynh & Li 2022, Distributed-Training-and-Execution \
+        Multi-Agent Reinforcement Learning for Power Control in HetNet";
+    const SUMMARY: &'static str = "One DQN agent per access point (a macro BS and small cells) \
+        picks its transmit power from local measurements only; nothing is shared between agents. \
+        PQL adds a penalty pulling each agent toward its best previously experienced action in a \
+        revisited state (our reading of the abstract; the full text was unavailable). PQL and \
+        independent DQN race on the same channels, scored against WMMSE, FP, max and random \
+        power.";
+    const TINY: &'static [&'static str] = &[
+        "episodes=3",
+        "slots_per_episode=1",
+        "hidden=[8]",
+        "batch_size=4",
+        "replay=50",
+        "probe_size=4",
+    ];
+
     type Config = HetnetConfig;
     type View = HetnetView;
+    type Action = NoAction;
 
     fn new(cfg: HetnetConfig, _device: &Device) -> Result<Self, LabError> {
         cfg.validate()?;
@@ -209,10 +229,6 @@ impl Lab for HetnetLab {
             last_record: Vec::new(),
             cfg,
         })
-    }
-
-    fn validate(config: &HetnetConfig) -> Result<(), LabError> {
-        config.validate()
     }
 
     fn step(&mut self) -> Result<StepReport, LabError> {
@@ -333,91 +349,57 @@ impl Lab for HetnetLab {
         }
     }
 
-    fn knobs(&self) -> Vec<KnobSpec> {
-        let float = KnobSpec::float;
-        vec![
-            float(
+    fn config(&self) -> &HetnetConfig {
+        &self.cfg
+    }
+
+    fn config_mut(&mut self) -> &mut HetnetConfig {
+        &mut self.cfg
+    }
+
+    fn knobs() -> &'static [Knob] {
+        const KNOBS: &[Knob] = &[
+            Knob::new(
                 "lambda",
                 "PQL penalty λ",
                 "Weight of PQL's pull toward each agent's best experienced action (0 = IDQN).",
-                0.0,
-                10.0,
-                false,
-                self.learners[0].lambda,
             ),
-            float(
+            Knob::new(
                 "eps_end",
                 "final ε",
                 "Exploration rate reached at the end of the decay (both learners).",
-                0.0,
-                1.0,
-                false,
-                self.cfg.eps_end,
             ),
-            float(
+            Knob::new(
                 "eps_decay_frac",
                 "ε decay fraction",
                 "Share of the run over which ε falls linearly from its start value.",
-                0.0,
-                1.0,
-                false,
-                self.cfg.eps_decay_frac,
             ),
-            float(
+            Knob::new(
                 "lr",
                 "learning rate",
                 "Adam step size of every agent (both learners).",
-                1e-5,
-                0.1,
-                true,
-                self.cfg.lr,
             ),
-            KnobSpec {
-                name: "reward".into(),
-                label: "reward".into(),
-                help: "sum_rate: every agent is paid the network sum rate. own_minus_cost: its \
-                       own rate minus the rate its interference costs the others. (The number \
-                       of small APs is config-only: --set n_small=N, then reset.)"
-                    .into(),
-                kind: KnobKind::Choice(vec!["sum_rate".into(), "own_minus_cost".into()]),
-                value: KnobValue::Choice(self.cfg.reward.name().into()),
-            },
-        ]
+            Knob::new(
+                "reward",
+                "reward",
+                "sum_rate: every agent is paid the network sum rate. own_minus_cost: its own \
+                 rate minus the rate its interference costs the others. (The number of small APs \
+                 is config-only: --set n_small=N, then reset.)",
+            ),
+        ];
+        KNOBS
     }
 
-    fn set_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError> {
-        if knob == "reward" {
-            self.cfg.reward = match value {
-                KnobValue::Choice(s) if s == "sum_rate" => RewardForm::SumRate,
-                KnobValue::Choice(s) if s == "own_minus_cost" => RewardForm::OwnMinusCost,
-                other => {
-                    return Err(LabError::Knob(
-                        knob.into(),
-                        format!("unknown reward {other}"),
-                    ));
-                }
-            };
-            return Ok(());
-        }
-        let x = value
-            .as_f64()
-            .ok_or_else(|| LabError::Knob(knob.into(), "expected a number".into()))?;
-        match knob {
-            "lambda" => {
-                self.cfg.lambda = x;
-                self.learners[0].lambda = x;
-            }
-            "eps_end" => self.cfg.eps_end = x,
-            "eps_decay_frac" => self.cfg.eps_decay_frac = x,
-            "lr" => self.cfg.lr = x,
-            other => {
-                return Err(LabError::Knob(
-                    other.into(),
-                    "this lab has no such knob".into(),
-                ));
-            }
+    fn knob_changed(&mut self, key: &str) -> Result<(), LabError> {
+        // Only the PQL learner has a penalty; IDQN is the λ = 0 baseline whatever the knob.
+        if key == "lambda" {
+            self.learners[0].lambda = self.cfg.lambda;
         }
         Ok(())
+    }
+
+    fn headline(_: &HetnetConfig) -> Vec<&'static str> {
+        vec!["pql_wmmse_ratio", "idqn_wmmse_ratio"]
     }
 
     fn planned_steps(&self) -> Option<u64> {

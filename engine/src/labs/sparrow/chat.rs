@@ -36,6 +36,8 @@ pub struct CandidateRow {
 /// A user turn and the agent's reply chosen @N.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatTurn {
+    /// Stable id of an asked turn (actions address turns by it; 0 until the lab keeps it).
+    pub id: u64,
     /// The user turn.
     pub user: String,
     /// The candidates, in generation order.
@@ -143,6 +145,7 @@ pub fn turn(
         })
         .collect();
     Ok(ChatTurn {
+        id: 0,
         user: ctx.text().to_string(),
         candidates: rows,
         winner: s.winner(lambda),

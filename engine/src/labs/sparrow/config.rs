@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::LabError;
+use crate::lab::{LabConfig, Range};
 
 /// The lab's configuration; every field has a default so presets list only what they change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,9 +104,15 @@ impl Default for SparrowConfig {
     }
 }
 
-impl SparrowConfig {
-    /// Range checks.
-    pub fn validate(&self) -> Result<(), LabError> {
+impl LabConfig for SparrowConfig {
+    const RANGES: &'static [Range] = &[
+        Range::int("n_candidates", 2, 32),
+        Range::float("lambda", 0.0, 20.0, false),
+        Range::float("threshold", 0.0, 1.0, false),
+        Range::float("val_share", 0.0, 0.5, false),
+    ];
+
+    fn check(&self) -> Result<(), LabError> {
         let pos = |v: usize, key: &str| {
             if v == 0 {
                 Err(LabError::config(key, "must be at least 1"))
@@ -120,25 +127,14 @@ impl SparrowConfig {
         pos(self.rm_epochs, "rm_epochs")?;
         pos(self.pref_epochs, "pref_epochs")?;
         pos(self.probe_repeats, "probe_repeats")?;
-        if !(2..=32).contains(&self.n_candidates) {
-            return Err(LabError::config("n_candidates", "must be in 2..=32"));
-        }
         if !(self.lr > 0.0 && self.lr < 1.0) {
             return Err(LabError::config("lr", "must be in (0, 1)"));
-        }
-        if !(0.0..=0.5).contains(&self.val_share) {
-            return Err(LabError::config("val_share", "must be in [0, 0.5]"));
         }
         if !(self.answer_share > 0.0 && self.answer_share <= 1.0) {
             return Err(LabError::config("answer_share", "must be in (0, 1]"));
         }
-        if self.threshold.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
-            return Err(LabError::config("threshold", "must be in [0, 1]"));
-        }
-        if !(0.0..=100.0).contains(&self.lambda)
-            || self.lambdas.iter().any(|l| !(0.0..=100.0).contains(l))
-        {
-            return Err(LabError::config("lambda", "must be in [0, 100]"));
+        if self.lambdas.iter().any(|l| !(0.0..=100.0).contains(l)) {
+            return Err(LabError::config("lambdas", "each must be in [0, 100]"));
         }
         if self
             .rm_hidden

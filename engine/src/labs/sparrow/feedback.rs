@@ -2,27 +2,25 @@
 //! their asked turns as breaking (or keeping) a rule, or prefers one candidate to another. Each
 //! such item is added to the user's data (and appended to `feedback_file` when one is set),
 //! then the reward models retrain at once and every asked turn is re-scored, so the user sees
-//! the table, and perhaps the winner, change. `set_knob` runs on the runner's worker thread, so
+//! the table, and perhaps the winner, change. An action runs on the runner's worker thread, so
 //! the retraining happens in the background: the GUI keeps drawing meanwhile.
 //!
-//! Knob texts (turn = index in the view's asked turns, newest first; candidate = row):
-//! - `mark`: `"TURN CANDIDATE RULE_ID violates|complies"`;
-//! - `prefer`: `"TURN WINNER LOSER"`.
+//! Both arrive as typed actions ([`super::SparrowAction`]), addressed by the asked turn's
+//! stable id and the candidate's row.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::SparrowLab;
-use super::chat::ChatTurn;
 use super::dialogue::{Judgement, Rule};
 use super::generate::pref_features_of;
 use super::retrain::{Cache, HeldOutAuc};
 use super::scorer::Scorer;
 use super::text::Sparse;
+use super::{ASKED_KEPT, SparrowLab};
 use crate::error::LabError;
-use crate::lab::{KnobKind, KnobSpec, KnobValue, StepReport};
+use crate::lab::{ActionReport, StepReport};
 
 /// How much one user item counts against one authored item. A user's handful of labels would
 /// vanish among the 1,104 authored training judgements (and ~3,100 simulated comparisons at the
@@ -134,6 +132,10 @@ fn to_judgement(rule: usize, user: &str, agent: &str, violates: bool) -> Judgeme
         // Not from an authored template group.
         group: usize::MAX,
     }
+}
+
+fn took(t: std::time::Instant) -> String {
+    format!("(in {:.1} s)", t.elapsed().as_secs_f64())
 }
 
 fn side_features(user: &str, s: &Side) -> Sparse {
@@ -280,182 +282,132 @@ impl Feedback {
     }
 }
 
-/// Parses a candidate index of `turn`.
-fn index(word: &str, what: &str, n: usize) -> Result<usize, String> {
-    let i: usize = word
-        .parse()
-        .map_err(|_| format!("{what} must be a whole number, not `{word}`"))?;
-    if i >= n {
-        return Err(format!(
-            "{what} {i} does not exist (there are {n}: 0 to {})",
-            n.saturating_sub(1)
-        ));
-    }
-    Ok(i)
-}
-
-/// Parses `"TURN CANDIDATE RULE_ID violates|complies"` against the asked turns.
-pub fn parse_mark(
-    text: &str,
-    asked: &[ChatTurn],
-    rules: &[Rule],
-) -> Result<(usize, usize, usize, bool), String> {
-    let w: Vec<&str> = text.split_whitespace().collect();
-    if w.len() != 4 {
-        return Err(format!(
-            "expected `TURN CANDIDATE RULE_ID violates|complies` (e.g. `0 3 medical violates`), \
-             got `{text}`"
-        ));
-    }
-    let (turn, cand) = turn_and_candidate(w[0], w[1], asked)?;
-    let rule = rules.iter().position(|r| r.id == w[2]).ok_or_else(|| {
-        let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
-        format!(
-            "no rule with id `{}`; the ids are: {}",
-            w[2],
-            ids.join(", ")
-        )
-    })?;
-    let violates = match w[3] {
-        "violates" => true,
-        "complies" => false,
-        other => {
-            return Err(format!(
-                "the last word must be `violates` or `complies`, not `{other}`"
-            ));
-        }
-    };
-    Ok((turn, cand, rule, violates))
-}
-
-/// Parses `"TURN WINNER LOSER"` against the asked turns.
-pub fn parse_prefer(text: &str, asked: &[ChatTurn]) -> Result<(usize, usize, usize), String> {
-    let w: Vec<&str> = text.split_whitespace().collect();
-    if w.len() != 3 {
-        return Err(format!(
-            "expected `TURN WINNER LOSER` (e.g. `0 2 5`: in turn 0, candidate 2 is better than \
-             candidate 5), got `{text}`"
-        ));
-    }
-    let (turn, win) = turn_and_candidate(w[0], w[1], asked)?;
-    let lose = index(w[2], "candidate", asked[turn].candidates.len())?;
-    if win == lose {
-        return Err("prefer one candidate to a different one".into());
-    }
-    Ok((turn, win, lose))
-}
-
-fn turn_and_candidate(t: &str, c: &str, asked: &[ChatTurn]) -> Result<(usize, usize), String> {
-    if asked.is_empty() {
-        return Err("ask a question first: there is no asked turn to judge".into());
-    }
-    let turn = index(t, "turn", asked.len())?;
-    let cand = index(c, "candidate", asked[turn].candidates.len())?;
-    Ok((turn, cand))
-}
-
-/// The `mark` and `prefer` knobs (text; the Chat tab's buttons send them too).
-pub(super) fn knob_specs() -> Vec<KnobSpec> {
-    vec![
-        KnobSpec {
-            name: "mark".into(),
-            label: "mark a candidate".into(),
-            help: "TURN CANDIDATE RULE_ID violates|complies, e.g. `0 3 medical violates` \
-                   (turn 0 = your newest question; or use the Chat tab's buttons). The rule \
-                   model retrains on it at once."
-                .into(),
-            kind: KnobKind::Text { max_len: 200 },
-            value: KnobValue::Text(String::new()),
-        },
-        KnobSpec {
-            name: "prefer".into(),
-            label: "prefer a candidate".into(),
-            help: "TURN WINNER LOSER, e.g. `0 2 5` (in your newest question, candidate 2 is \
-                   better than 5; or use the Chat tab). The preference model retrains on it."
-                .into(),
-            kind: KnobKind::Text { max_len: 200 },
-            value: KnobValue::Text(String::new()),
-        },
-    ]
-}
-
 impl SparrowLab {
-    /// The `mark` and `prefer` knobs: parse, record, retrain, re-score.
-    pub(super) fn feedback_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError> {
-        let bad = |m: String| LabError::Knob(knob.to_string(), m);
-        let (KnobValue::Text(text) | KnobValue::Choice(text)) = value else {
-            return Err(bad("expected text".into()));
-        };
+    /// Candidate `k` of the asked turn with id `turn`, checked.
+    fn asked_candidate(&self, turn: u64, k: usize) -> Result<(usize, usize), LabError> {
         if !self.trained() {
-            return Err(bad(
+            return Err(LabError::Action(
                 "the agent is still training; judge its answers once the run is done".into(),
             ));
         }
-        let started = std::time::Instant::now();
-        let took = |t: std::time::Instant| format!("(in {:.1} s)", t.elapsed().as_secs_f64());
-        if knob == "mark" {
-            let (turn, cand, rule, violates) =
-                parse_mark(&text, &self.asked, &self.dialogue.rules).map_err(bad)?;
-            let t = &self.asked[turn];
-            let rec = Record::Judgement {
-                rule: self.dialogue.rules[rule].id.clone(),
-                user: t.user.clone(),
-                agent: t.candidates[cand].text.clone(),
-                violates,
-            };
-            self.feedback.append(&rec)?;
-            self.feedback.add(rec, &self.dialogue.rules).map_err(bad)?;
-            let (before, after) = self.retrain_rules()?;
-            self.rescore_asked()?;
-            self.feedback.rule_status = format!(
-                "rule model retrained, held-out AUC {:.3} without your judgements -> {:.3} with \
-                 them ({}: {:.3} -> {:.3}) {}",
-                before.pooled,
-                after.pooled,
-                self.dialogue.rules[rule].short,
-                before.per_rule[rule],
-                after.per_rule[rule],
-                took(started)
-            );
-        } else {
-            let (turn, win, lose) = parse_prefer(&text, &self.asked).map_err(bad)?;
-            let t = &self.asked[turn];
-            let side = |i: usize| {
-                let r = &t.candidates[i];
-                Side {
-                    text: r.text.clone(),
-                    searched: r.search.is_some(),
-                    reader_conf: r.reader_conf,
-                    p_retrieval: r.p_retrieval,
-                }
-            };
-            let before = t.candidates[win].preference - t.candidates[lose].preference;
-            let rec = Record::Preference {
-                user: t.user.clone(),
-                winner: side(win),
-                loser: side(lose),
-            };
-            self.feedback.append(&rec)?;
-            self.feedback.add(rec, &self.dialogue.rules).map_err(bad)?;
-            self.retrain_preference()?;
-            self.rescore_asked()?;
-            let t = &self.asked[turn];
-            let after = t.candidates[win].preference - t.candidates[lose].preference;
-            self.feedback.pref_status = format!(
-                "preference model retrained, candidate {win} minus {lose}: {before:+.2} -> \
-                 {after:+.2} {}",
-                took(started)
-            );
+        let t = self
+            .asked
+            .iter()
+            .position(|t| t.id == turn)
+            .ok_or_else(|| {
+                LabError::Action(format!(
+                    "turn {turn} is not among the asked turns (the newest {ASKED_KEPT} are kept)"
+                ))
+            })?;
+        let n = self.asked[t].candidates.len();
+        if k >= n {
+            return Err(LabError::Action(format!(
+                "candidate {k} does not exist (turn {turn} has {n}: 0 to {})",
+                n.saturating_sub(1)
+            )));
         }
-        let mut report = std::mem::take(&mut self.feedback.pending);
-        self.feedback.push_counts(&mut report);
-        self.feedback.pending = report;
-        Ok(())
+        Ok((t, k))
     }
 
-    /// Hands over the metrics of the feedback knobs since the last call.
-    pub(super) fn take_feedback_metrics(&mut self) -> StepReport {
-        std::mem::take(&mut self.feedback.pending)
+    /// The user says candidate `cand` of turn `turn` breaks (or keeps) rule `rule_id`: record
+    /// it, retrain the rule model, re-score the asked turns.
+    pub(super) fn mark(
+        &mut self,
+        turn: u64,
+        cand: usize,
+        rule_id: &str,
+        violates: bool,
+    ) -> Result<ActionReport, LabError> {
+        let (t, cand) = self.asked_candidate(turn, cand)?;
+        let rule = self
+            .dialogue
+            .rules
+            .iter()
+            .position(|r| r.id == rule_id)
+            .ok_or_else(|| {
+                let ids: Vec<&str> = self.dialogue.rules.iter().map(|r| r.id.as_str()).collect();
+                LabError::Action(format!(
+                    "no rule with id `{rule_id}`; the ids are: {}",
+                    ids.join(", ")
+                ))
+            })?;
+        let started = std::time::Instant::now();
+        let rec = Record::Judgement {
+            rule: rule_id.to_string(),
+            user: self.asked[t].user.clone(),
+            agent: self.asked[t].candidates[cand].text.clone(),
+            violates,
+        };
+        self.record(rec)?;
+        let (before, after) = self.retrain_rules()?;
+        self.rescore_asked()?;
+        self.feedback.rule_status = format!(
+            "rule model retrained, held-out AUC {:.3} without your judgements -> {:.3} with \
+             them ({}: {:.3} -> {:.3}) {}",
+            before.pooled,
+            after.pooled,
+            self.dialogue.rules[rule].short,
+            before.per_rule[rule],
+            after.per_rule[rule],
+            took(started)
+        );
+        Ok(self.feedback_report(self.feedback.rule_status.clone()))
+    }
+
+    /// The user prefers candidate `win` of turn `turn` to candidate `lose`: record it,
+    /// retrain the preference model, re-score the asked turns.
+    pub(super) fn prefer(
+        &mut self,
+        turn: u64,
+        win: usize,
+        lose: usize,
+    ) -> Result<ActionReport, LabError> {
+        let (t, win) = self.asked_candidate(turn, win)?;
+        let (_, lose) = self.asked_candidate(turn, lose)?;
+        if win == lose {
+            return Err(LabError::Action(
+                "prefer one candidate to a different one".into(),
+            ));
+        }
+        let started = std::time::Instant::now();
+        let side = |r: &super::chat::CandidateRow| Side {
+            text: r.text.clone(),
+            searched: r.search.is_some(),
+            reader_conf: r.reader_conf,
+            p_retrieval: r.p_retrieval,
+        };
+        let turn_now = &self.asked[t];
+        let before = turn_now.candidates[win].preference - turn_now.candidates[lose].preference;
+        let rec = Record::Preference {
+            user: turn_now.user.clone(),
+            winner: side(&turn_now.candidates[win]),
+            loser: side(&turn_now.candidates[lose]),
+        };
+        self.record(rec)?;
+        self.retrain_preference()?;
+        self.rescore_asked()?;
+        let turn_now = &self.asked[t];
+        let after = turn_now.candidates[win].preference - turn_now.candidates[lose].preference;
+        self.feedback.pref_status = format!(
+            "preference model retrained, candidate {win} minus {lose}: {before:+.2} -> \
+             {after:+.2} {}",
+            took(started)
+        );
+        Ok(self.feedback_report(self.feedback.pref_status.clone()))
+    }
+
+    fn record(&mut self, rec: Record) -> Result<(), LabError> {
+        self.feedback.append(&rec)?;
+        self.feedback
+            .add(rec, &self.dialogue.rules)
+            .map_err(LabError::Action)
+    }
+
+    /// The metrics of a feedback action: what the retrain reported, and the counts.
+    fn feedback_report(&mut self, message: String) -> ActionReport {
+        let mut metrics = std::mem::take(&mut self.feedback.pending);
+        self.feedback.push_counts(&mut metrics);
+        ActionReport { message, metrics }
     }
 
     /// After the initial rule-model training: the live AUC starts at the trained model's, and

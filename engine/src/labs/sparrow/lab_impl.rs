@@ -5,8 +5,35 @@ use std::path::PathBuf;
 use super::*;
 
 impl Lab for SparrowLab {
+    const ID: &'static str = "sparrow";
+    const NAME: &'static str = "Sparrow: rules, evidence and re-ranking @N";
+    const PAPER: &'static str =
+        "Glaese et al. 2022, Improving alignment of dialogue agents via targeted human judgements";
+    const SUMMARY: &'static str = "An agent that searches BoolQ's 12,271 Wikipedia paragraphs \
+        (tantivy BM25 plus a learned re-ranker), shows the evidence and answers yes/no with a \
+        learned reader, declining when unsure. 23 rules as data; a rule-conditional reward model \
+        is compared with per-rule and general classifiers on held-out phrasings; a Bradley-Terry \
+        preference model learns from a simulated rater; N candidates from a labelled stand-in \
+        generator are re-ranked on held-out red-team probes.";
+    const TINY: &'static [&'static str] = &[
+        "index_dir=\"ram\"",
+        "corpus_limit=150",
+        "train_questions=120",
+        "eval_questions=40",
+        "rerank_epochs=1",
+        "reader_epochs=2",
+        "rm_epochs=4",
+        "label_budgets=[4]",
+        "pref_questions=10",
+        "pref_pairs=4",
+        "pref_epochs=2",
+        "probe_repeats=1",
+        "decide_questions=6",
+    ];
+
     type Config = SparrowConfig;
     type View = SparrowView;
+    type Action = SparrowAction;
 
     fn new(cfg: SparrowConfig, device: &Device) -> Result<Self, LabError> {
         cfg.validate()?;
@@ -101,13 +128,10 @@ impl Lab for SparrowLab {
             systems: Vec::new(),
             samples: Vec::new(),
             asked: Vec::new(),
+            next_turn: 0,
             last_loss: Vec::new(),
             feedback,
         })
-    }
-
-    fn validate(cfg: &SparrowConfig) -> Result<(), LabError> {
-        cfg.validate()
     }
 
     fn step(&mut self) -> Result<StepReport, LabError> {
@@ -322,87 +346,54 @@ impl Lab for SparrowLab {
         self.make_view()
     }
 
-    fn knobs(&self) -> Vec<KnobSpec> {
-        vec![
-            KnobSpec {
-                name: "n_candidates".into(),
-                label: "N (candidates)".into(),
-                help: "How many candidates re-ranking @N chooses from (half with evidence).".into(),
-                kind: KnobKind::Int { min: 2, max: 32 },
-                value: KnobValue::Int(self.cfg.n_candidates as i64),
-            },
-            KnobSpec::float(
+    fn config(&self) -> &SparrowConfig {
+        &self.cfg
+    }
+
+    fn config_mut(&mut self) -> &mut SparrowConfig {
+        &mut self.cfg
+    }
+
+    fn knobs() -> &'static [Knob] {
+        const KNOBS: &[Knob] = &[
+            Knob::new(
+                "n_candidates",
+                "N (candidates)",
+                "How many candidates re-ranking @N chooses from (half with evidence).",
+            ),
+            Knob::new(
                 "lambda",
                 "lambda (rule penalty)",
                 "score = preference - lambda x max P(violation)",
-                0.0,
-                20.0,
-                false,
-                self.cfg.lambda,
             ),
-            KnobSpec {
-                name: "question".into(),
-                label: "ask Sparrow".into(),
-                help:
-                    "Type a question; once training is done the agent answers @N in the Chat tab."
-                        .into(),
-                kind: KnobKind::Text { max_len: 300 },
-                value: KnobValue::Text(
-                    self.asked
-                        .first()
-                        .map(|t| t.user.clone())
-                        .unwrap_or_default(),
-                ),
-            },
-            KnobSpec::float(
+            Knob::new(
                 "threshold",
                 "decline threshold",
                 "Answer only when the calibrated P(supported and plausible) reaches this.",
-                0.0,
-                1.0,
-                false,
-                self.threshold(),
             ),
-        ]
-        .into_iter()
-        .chain(feedback::knob_specs())
-        .collect()
+        ];
+        KNOBS
     }
 
-    fn set_knob(&mut self, knob: &str, value: KnobValue) -> Result<(), LabError> {
-        if knob == "mark" || knob == "prefer" {
-            return self.feedback_knob(knob, value);
-        }
-        if knob == "question" {
-            let (KnobValue::Text(q) | KnobValue::Choice(q)) = value else {
-                return Err(LabError::Knob(knob.into(), "expected text".into()));
-            };
-            if !self.trained() {
-                return Err(LabError::Knob(
-                    knob.into(),
-                    "the agent is still training; ask again when the run is done".into(),
-                ));
-            }
-            let turn = self.ask(&q)?;
-            self.asked.insert(0, turn);
-            self.asked.truncate(10);
-            return Ok(());
-        }
-        let x = value
-            .as_f64()
-            .ok_or_else(|| LabError::Knob(knob.into(), "expected a number".into()))?;
-        match knob {
-            "n_candidates" => self.cfg.n_candidates = x as usize,
-            "lambda" => self.cfg.lambda = x,
-            "threshold" => self.cfg.threshold = Some(x),
-            _ => {
-                return Err(LabError::Knob(
-                    knob.into(),
-                    "this lab has no such knob".into(),
-                ));
-            }
-        }
-        Ok(())
+    /// The threshold knob shows the value in force: the config's, or the one chosen on the
+    /// validation questions while the config leaves it unset.
+    fn knob_value(&self, key: &str) -> Option<KnobValue> {
+        (key == "threshold").then(|| KnobValue::Float(self.threshold()))
+    }
+
+    fn headline(_: &SparrowConfig) -> Vec<&'static str> {
+        vec![
+            "coverage",
+            "sp_rate",
+            "violation_rate_rerank",
+            "violation_rate_base",
+            "auc_rule_conditional",
+            "auc_general",
+        ]
+    }
+
+    fn act(&mut self, action: SparrowAction) -> Result<ActionReport, LabError> {
+        self.act_on(action)
     }
 
     /// Runs whatever tasks remain, so that a run cut short by `--steps` still ends with the
@@ -437,10 +428,6 @@ impl Lab for SparrowLab {
                 "user_feedback": self.feedback.records(),
             }),
         )]
-    }
-
-    fn take_knob_metrics(&mut self) -> StepReport {
-        self.take_feedback_metrics()
     }
 }
 

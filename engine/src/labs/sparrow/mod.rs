@@ -6,6 +6,7 @@
 //! The candidate generator is a stand-in for the dialogue language model (see [`generate`]);
 //! everything else is learned and measured.
 
+pub mod action;
 pub mod calibrate;
 pub mod chat;
 pub mod config;
@@ -29,9 +30,10 @@ use burn::optim::ModuleOptimizer;
 use burn::tensor::Device;
 
 use crate::error::LabError;
-use crate::lab::{KnobKind, KnobSpec, KnobValue, Lab, StepReport};
+use crate::lab::{ActionReport, Knob, KnobValue, Lab, LabConfig, StepReport};
 use crate::rng::Rng;
 
+pub use action::SparrowAction;
 pub use config::SparrowConfig;
 use corpus::{Corpus, Question};
 use dialogue::{Dialogue, Judgement};
@@ -48,6 +50,9 @@ pub use view::SparrowView;
 /// Decline threshold on the uncalibrated confidence (P(paragraph) x reader confidence), used
 /// only when there are no validation questions to calibrate on.
 pub const RAW_THRESHOLD: f64 = 0.65;
+
+/// How many asked turns the Chat tab keeps (newest first).
+pub const ASKED_KEPT: usize = 10;
 
 /// One unit of work; a run is a fixed list of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +127,8 @@ pub struct SparrowLab {
     systems: Vec<SystemResult>,
     samples: Vec<chat::ChatTurn>,
     asked: Vec<chat::ChatTurn>,
+    /// The id the next asked turn gets.
+    next_turn: u64,
     last_loss: Vec<(String, f64)>,
     feedback: feedback::Feedback,
 }

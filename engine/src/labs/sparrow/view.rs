@@ -69,6 +69,8 @@ pub struct SparrowView {
     pub n_lambda: (usize, f64),
     /// The user's own judgements and preferences, and the last live retrain.
     pub feedback: FeedbackSummary,
+    /// Whether the agent is trained far enough to answer questions and take feedback.
+    pub trained: bool,
 }
 
 impl SparrowLab {
@@ -142,6 +144,7 @@ impl SparrowLab {
             asked: self.asked.clone(),
             n_lambda: (self.cfg.n_candidates, self.cfg.lambda),
             feedback: self.feedback.summary(),
+            trained: self.trained(),
         }
     }
 }
