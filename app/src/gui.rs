@@ -564,8 +564,19 @@ impl TrainscopeApp {
         run_bar(ui, &run.runner, &state, &self.backend.name);
         self.notice_line(ui);
         ui.separator();
-        let inner =
-            egui::ScrollArea::vertical().show(ui, |ui| lab_panel(ui, &lab, &state, &settings));
+        let inner = egui::ScrollArea::vertical().show(ui, |ui| {
+            let requests = lab_panel(ui, &lab, &state, &settings);
+            // Any lab's structured results, drawn by the shared widget.
+            if let Some(results) = state.results.as_ref().filter(|r| !r.is_empty()) {
+                ui.separator();
+                egui::CollapsingHeader::new("Results: curves and tables")
+                    .default_open(false)
+                    .show(ui, |ui| {
+                        trainscope_panels::results::show(ui, results, &settings)
+                    });
+            }
+            requests
+        });
         self.panel_rect = inner.inner_rect;
         if let Some(run) = &self.run {
             send_requests(&run.runner, inner.inner);

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::LabError;
 use crate::lab::{AnyView, DynLab, KnobSpec, KnobValue};
+use crate::results::Results;
 use crate::series::SeriesStore;
 
 /// Builds (and on reset rebuilds) the run's lab, on the worker thread.
@@ -75,6 +76,8 @@ pub struct RunState {
     pub series: SeriesStore,
     /// The lab's latest snapshot for drawing.
     pub view: Option<AnyView>,
+    /// The lab's latest structured results (curves and tables).
+    pub results: Option<Arc<Results>>,
     /// The lab's knobs and their current values.
     pub knobs: Vec<KnobSpec>,
     /// An error or notice for the user.
@@ -95,6 +98,7 @@ impl Default for RunState {
             steps_per_sec: 0.0,
             series: SeriesStore::new(),
             view: None,
+            results: None,
             knobs: Vec::new(),
             message: None,
             planned_steps: None,
@@ -474,6 +478,7 @@ impl Worker {
         self.last_publish = now;
         self.steps_at_publish = self.step;
         let view = self.lab.as_ref().map(|l| l.view());
+        let results = self.lab.as_ref().map(|l| Arc::new(l.results()));
         let knobs = self.lab.as_ref().map(|l| l.knobs());
         let planned = self.lab.as_ref().and_then(|l| l.planned_steps());
         {
@@ -489,6 +494,9 @@ impl Worker {
             s.steps_per_sec = self.rate;
             if view.is_some() {
                 s.view = view;
+            }
+            if results.is_some() {
+                s.results = results;
             }
             if let Some(k) = knobs {
                 s.knobs = k;

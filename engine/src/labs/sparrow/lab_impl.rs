@@ -1,7 +1,5 @@
 //! The [`Lab`] implementation of the Sparrow lab: one task per step.
 
-use std::path::PathBuf;
-
 use super::*;
 
 impl Lab for SparrowLab {
@@ -140,196 +138,16 @@ impl Lab for SparrowLab {
             return Ok(report);
         };
         match task {
-            Task::Index => {
-                let ps = &self.corpus.paragraphs;
-                self.index = Some(match self.cfg.index_dir.as_str() {
-                    "ram" => SearchIndex::in_ram(ps)?,
-                    dir => {
-                        let base = if dir.is_empty() {
-                            search::default_cache_dir()
-                        } else {
-                            PathBuf::from(dir)
-                        };
-                        let fp = text::fnv1a(
-                            format!("{}|{}", corpus::embedded_fingerprint(), ps.len()).as_bytes(),
-                        );
-                        SearchIndex::cached(&base.join(format!("sparrow-bm25-{fp:016x}")), ps)?
-                    }
-                });
-                report.push("paragraphs_indexed", ps.len() as f64);
-            }
-            Task::RetrieveTrain(c) => {
-                let lo = c * self.cfg.chunk;
-                let hi = (lo + self.cfg.chunk).min(self.train_q.len());
-                for i in lo..hi {
-                    let q = &self.corpus.questions[self.train_q[i]];
-                    let hits = self.index()?.search(&q.text, self.cfg.k)?;
-                    self.train_hits.push(hits);
-                }
-                let found = self
-                    .train_q
-                    .iter()
-                    .zip(&self.train_hits)
-                    .filter(|(q, h)| {
-                        h.first()
-                            .is_some_and(|h| h.id == self.corpus.questions[**q].gold)
-                    })
-                    .count();
-                report.push(
-                    "train_bm25_gold_at1",
-                    found as f64 / self.train_hits.len().max(1) as f64,
-                );
-            }
-            Task::Rerank(_) => {
-                if self.rerank_xy.0.is_empty() {
-                    self.rerank_xy = self.rerank_data();
-                }
-                let (x, y) = &self.rerank_xy;
-                let xr: Vec<&Sparse> = x.iter().collect();
-                // Gold hits are rare (at most 1 in k): weight them up to balance the classes.
-                let pos = y.iter().filter(|&&v| v > 0.5).count().max(1) as f32;
-                let w_pos = (y.len() as f32 - pos) / pos;
-                let w: Vec<f32> = y
-                    .iter()
-                    .map(|&v| if v > 0.5 { w_pos } else { 1.0 })
-                    .collect();
-                let fit = self.fit(1);
-                let loss = train_in_place(&mut self.qa.reranker, &self.device, |m| {
-                    epoch_binary(
-                        m,
-                        &mut self.rerank_opt,
-                        &xr,
-                        y,
-                        &w,
-                        fit,
-                        &mut self.rng_train,
-                        &self.device,
-                    )
-                })?;
-                report.push("rerank_loss", loss);
-            }
-            Task::Reader(_) => {
-                if self.reader_xy.0.is_empty() {
-                    self.reader_xy = self.reader_data();
-                }
-                let (x, y) = &self.reader_xy;
-                let xr: Vec<&Sparse> = x.iter().collect();
-                let w = vec![1.0; y.len()];
-                let fit = self.fit(1);
-                let loss = train_in_place(&mut self.qa.reader, &self.device, |m| {
-                    epoch_binary(
-                        m,
-                        &mut self.reader_opt,
-                        &xr,
-                        y,
-                        &w,
-                        fit,
-                        &mut self.rng_train,
-                        &self.device,
-                    )
-                })?;
-                report.push("reader_loss", loss);
-            }
-            Task::Validate(c) => {
-                let o = self.answer_chunk(&self.val_q, c)?;
-                self.val_outcomes.extend(o);
-                if self.val_outcomes.len() == self.val_q.len() {
-                    self.calibrate(&mut report);
-                }
-            }
-            Task::EvalQa(c) => {
-                let o = self.answer_chunk(&self.eval_q, c)?;
-                self.outcomes.extend(o);
-                if self.outcomes.len() == self.eval_q.len() {
-                    self.push_qa_metrics(&mut report);
-                }
-            }
-            Task::RuleModels => {
-                let train = self.judgements(false);
-                let held = self.judgements(true);
-                let fit = Fit {
-                    epochs: self.cfg.rm_epochs,
-                    lr: 0.01,
-                    batch: 32,
-                    l2: 1e-5,
-                };
-                let mut rng = self.root.fork(3);
-                let rm = RuleModels::train(
-                    &self.dialogue.rules,
-                    &self.feedback.with_user(&train),
-                    fit,
-                    &self.cfg.rm_hidden,
-                    &mut rng,
-                    &self.device,
-                )?;
-                let auc = rm.auc(&self.dialogue.rules, &held.iter().collect::<Vec<_>>())?;
-                self.feedback_after_rule_models(auc.pooled[0], &mut report);
-                report.push("auc_rule_conditional", auc.pooled[0]);
-                report.push("auc_per_rule", auc.pooled[1]);
-                report.push("auc_general", auc.pooled[2]);
-                report.push("rm_train_items", train.len() as f64);
-                report.push("rm_held_out_items", held.len() as f64);
-                self.rm = Some(rm);
-                self.auc = Some(auc);
-            }
-            Task::Budget(i) => {
-                let k = self.cfg.label_budgets[i];
-                let train = self.judgements(false);
-                let held = self.judgements(true);
-                let refs: Vec<&Judgement> = train.iter().collect();
-                let mut rng = self.root.fork(10 + i as u64);
-                let sub = if k == 0 {
-                    refs
-                } else {
-                    rm::subsample(&refs, self.dialogue.rules.len(), k, &mut rng)
-                };
-                let fit = Fit {
-                    epochs: self.cfg.rm_epochs,
-                    lr: 0.01,
-                    batch: 32,
-                    l2: 1e-5,
-                };
-                let m = RuleModels::train(
-                    &self.dialogue.rules,
-                    &sub,
-                    fit,
-                    &self.cfg.rm_hidden,
-                    &mut rng,
-                    &self.device,
-                )?;
-                let auc = m.auc(&self.dialogue.rules, &held.iter().collect::<Vec<_>>())?;
-                let per_rule = sub.len() as f64 / self.dialogue.rules.len() as f64;
-                report.push("budget_labels_per_rule", per_rule);
-                report.push("budget_auc_rule_conditional", auc.pooled[0]);
-                report.push("budget_auc_per_rule", auc.pooled[1]);
-                report.push("budget_auc_general", auc.pooled[2]);
-                self.budgets.push((per_rule.round() as usize, auc.pooled));
-            }
+            Task::Index => self.build_index(&mut report)?,
+            Task::RetrieveTrain(c) => self.retrieve_train(c, &mut report)?,
+            Task::Rerank(_) => self.train_reranker(&mut report)?,
+            Task::Reader(_) => self.train_reader(&mut report)?,
+            Task::Validate(c) => self.validate_chunk(c, &mut report)?,
+            Task::EvalQa(c) => self.eval_qa_chunk(c, &mut report)?,
+            Task::RuleModels => self.train_rule_models(&mut report)?,
+            Task::Budget(i) => self.label_budget(i, &mut report)?,
             Task::PrefData => self.collect_preferences(&mut report)?,
-            Task::Pref(_) => {
-                let pairs: Vec<(&Sparse, &Sparse)> = self
-                    .pref_pairs
-                    .iter()
-                    .map(|&(a, b)| (&self.pref_feats[a], &self.pref_feats[b]))
-                    .collect();
-                let fit = Fit {
-                    epochs: 1,
-                    lr: 0.01,
-                    batch: 64,
-                    l2: 1e-6,
-                };
-                let loss = train_in_place(&mut self.pref, &self.device, |m| {
-                    epoch_pairs(
-                        m,
-                        &mut self.pref_opt,
-                        &pairs,
-                        fit,
-                        &mut self.rng_train,
-                        &self.device,
-                    )
-                })?;
-                report.push("pref_loss", loss);
-            }
+            Task::Pref(_) => self.train_preference_epoch(&mut report)?,
             Task::Dialogue => self.evaluate_dialogue(&mut report)?,
         }
         self.next += 1;
@@ -432,7 +250,7 @@ impl Lab for SparrowLab {
 }
 
 impl SparrowLab {
-    fn push_qa_metrics(&self, report: &mut StepReport) {
+    pub(super) fn push_qa_metrics(&self, report: &mut StepReport) {
         let o = &self.outcomes;
         let n = o.len().max(1) as f64;
         let share = |f: &dyn Fn(&Outcome) -> bool| o.iter().filter(|x| f(x)).count() as f64 / n;
@@ -466,7 +284,7 @@ impl SparrowLab {
     }
 
     /// Searches and answers chunk `c` of the questions `ids` (always search).
-    fn answer_chunk(&self, ids: &[usize], c: usize) -> Result<Vec<Outcome>, LabError> {
+    pub(super) fn answer_chunk(&self, ids: &[usize], c: usize) -> Result<Vec<Outcome>, LabError> {
         let lo = c * self.cfg.chunk;
         let hi = (lo + self.cfg.chunk).min(ids.len());
         ids[lo.min(hi)..hi]
@@ -482,7 +300,7 @@ impl SparrowLab {
     /// Fits the confidence calibrator on the validation outcomes, re-scores them with it, and
     /// reports the validation coverage and supported-and-plausible rate at the threshold: the
     /// numbers to choose a threshold by, since held-out ones must not be.
-    fn calibrate(&mut self, report: &mut StepReport) {
+    pub(super) fn calibrate(&mut self, report: &mut StepReport) {
         let data: Vec<(calibrate::Signals, bool)> = self
             .val_outcomes
             .iter()

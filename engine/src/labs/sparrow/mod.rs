@@ -21,6 +21,7 @@ mod retrain;
 pub mod rm;
 pub mod scorer;
 pub mod search;
+mod tasks;
 pub mod text;
 mod view;
 
