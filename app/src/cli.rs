@@ -52,7 +52,7 @@ pub struct BenchArgs {
 pub fn list() -> Result<()> {
     println!("Labs:");
     for e in labs::all() {
-        println!("  {:<6} {} — {}", e.id, e.name, e.paper);
+        println!("  {:<8} {} — {}", e.id, e.name, e.paper);
     }
     println!("\nPresets (run with `trainscope run NAME`):");
     for p in Preset::builtins()? {

@@ -105,10 +105,9 @@ pub enum KnobKind {
 }
 
 impl KnobKind {
-    /// Checks one value of `key` against this kind and range; `Ok` gives the value converted
-    /// to the kind (ints to floats where a float is wanted).
-    pub fn check(&self, key: &str, value: KnobValue) -> Result<KnobValue, String> {
-        let _ = key;
+    /// Checks one value against this kind and range; `Ok` gives the value converted to the
+    /// kind (ints to floats where a float is wanted).
+    pub fn check(&self, value: KnobValue) -> Result<KnobValue, String> {
         match (self, value) {
             (KnobKind::Float { min, max, .. }, v) => {
                 let x = v
@@ -217,7 +216,7 @@ pub fn check_ranges<C: Serialize>(config: &C, ranges: &[Range]) -> Result<(), La
         let value = KnobValue::from_toml(v, &r.kind)
             .ok_or_else(|| LabError::config(r.key, format!("{v} does not fit {:?}", r.kind)))?;
         r.kind
-            .check(r.key, value)
+            .check(value)
             .map_err(|m| LabError::config(r.key, m))?;
     }
     Ok(())
@@ -262,7 +261,7 @@ impl KnobSpec {
     /// float is wanted.
     pub fn validate(&self, value: KnobValue) -> Result<KnobValue, LabError> {
         self.kind
-            .check(&self.name, value)
+            .check(value)
             .map_err(|m| LabError::Knob(self.name.clone(), m))
     }
 }
@@ -288,7 +287,7 @@ pub fn specs<C: LabConfig>(
             };
             let value = value_of(k.key)
                 .or_else(|| current.and_then(|v| KnobValue::from_toml(v, &kind)))
-                .or_else(|| match kind {
+                .or(match kind {
                     KnobKind::Float { min, .. } => Some(KnobValue::Float(min)),
                     KnobKind::Int { min, .. } => Some(KnobValue::Int(min)),
                     _ => None,

@@ -139,7 +139,11 @@ fn question_box(ui: &mut Ui, view: &SparrowView, out: &mut Vec<Request>) {
 
 fn turn(ui: &mut Ui, i: usize, t: &ChatTurn, mut asked: Asked<'_>) {
     Frame::group(ui.style()).show(ui, |ui| {
-        ui.label(RichText::new(format!("User: {}", t.user)).strong());
+        let who = match &asked {
+            Some((id, _, _)) => format!("turn {id} · User: {}", t.user),
+            None => format!("User: {}", t.user),
+        };
+        ui.label(RichText::new(who).strong());
         let c = t.chosen();
         if let Some((query, ev)) = &c.search {
             ui.label(RichText::new(format!("Search Query: {query}")).monospace());

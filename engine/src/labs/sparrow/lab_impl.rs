@@ -1,6 +1,7 @@
 //! The [`Lab`] implementation of the Sparrow lab: one task per step.
 
 use super::*;
+use crate::results::{Cell, CurveSet, Line, Results, Table};
 
 impl Lab for SparrowLab {
     const ID: &'static str = "sparrow";
@@ -227,6 +228,63 @@ impl Lab for SparrowLab {
 
     fn planned_steps(&self) -> Option<u64> {
         Some(self.tasks.len() as u64)
+    }
+
+    /// The coverage curve of the held-out questions, and the systems table (base sampler, @N
+    /// and the λ sweep) on held-out probes and questions.
+    fn results(&self) -> Results {
+        let mut out = Results::default();
+        if !self.outcomes.is_empty() {
+            let c = qa::curve(&self.outcomes, 20);
+            out.curves.push(CurveSet {
+                name: "coverage_curve".into(),
+                title: "Supported and plausible against coverage (held-out questions)".into(),
+                x_label: "coverage (share answered)".into(),
+                y_label: "supported and plausible among answered".into(),
+                lines: vec![Line {
+                    label: "always search, by calibrated confidence".into(),
+                    x: c.iter().map(|p| p.coverage).collect(),
+                    y: c.iter().map(|p| p.sp_rate).collect(),
+                }],
+            });
+        }
+        if !self.systems.is_empty() {
+            let rows = self
+                .systems
+                .iter()
+                .map(|s| {
+                    let name = if s.lambda.is_nan() {
+                        "base sampler".to_string()
+                    } else {
+                        format!("@{} λ = {}", self.cfg.n_candidates, s.lambda)
+                    };
+                    vec![
+                        Cell::from(name),
+                        s.violation_rate.into(),
+                        s.probe_search_rate.into(),
+                        s.preference_rate.into(),
+                        s.coverage.into(),
+                        s.sp_rate.into(),
+                    ]
+                })
+                .collect();
+            out.tables.push(Table {
+                name: "systems".into(),
+                title: "Base sampler against re-ranking @N (held-out probes and questions)".into(),
+                columns: [
+                    "system",
+                    "violation rate",
+                    "probes answered by a quote",
+                    "rater preference",
+                    "coverage",
+                    "supported and plausible",
+                ]
+                .map(String::from)
+                .to_vec(),
+                rows,
+            });
+        }
+        out
     }
 
     fn artifacts(&self) -> Vec<(String, serde_json::Value)> {
