@@ -318,3 +318,73 @@ pub fn with_key<C: LabConfig>(config: &C, key: &str, value: &KnobValue) -> Resul
     })?;
     Ok(new)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labs::ff::{FfConfig, Goodness};
+
+    #[test]
+    fn a_knob_change_is_a_typed_round_trip_through_the_config() {
+        let cfg = FfConfig::default();
+        // The enum is spelled as serde spells it; no hand-written mapping.
+        let new = with_key(&cfg, "goodness", &KnobValue::Choice("neg_sum".into())).expect("ok");
+        assert_eq!(new.goodness, Goodness::NegSum);
+        let e = with_key(&cfg, "goodness", &KnobValue::Choice("cube".into()))
+            .expect_err("not a variant")
+            .to_string();
+        assert!(e.starts_with("knob `goodness`"), "{e}");
+        // The range check is the config's own.
+        let e = with_key(&cfg, "lr", &KnobValue::Float(2.0))
+            .expect_err("out of range")
+            .to_string();
+        assert!(e.contains("outside [0.00001, 1]"), "{e}");
+        // A value of the wrong type fails deserialisation, naming the knob.
+        let e = with_key(&cfg, "layers", &KnobValue::Text("x".into())).expect_err("type");
+        assert!(e.to_string().starts_with("knob `layers`"), "{e}");
+    }
+
+    #[test]
+    fn specs_read_values_and_controls_from_the_config() {
+        let cfg = FfConfig {
+            jitter: 3,
+            ..FfConfig::default()
+        };
+        let knobs = [
+            Knob::new("jitter", "jitter", "j"),
+            Knob::new("normalize_layers", "norm", "n"),
+            Knob::new("goodness", "g", "g"),
+            Knob::new("lr", "lr", "lr"),
+        ];
+        let specs = specs(&cfg, &knobs, |k| {
+            (k == "lr").then_some(KnobValue::Float(0.5))
+        });
+        assert_eq!(specs.len(), 4);
+        assert_eq!(specs[0].value, KnobValue::Int(3));
+        assert_eq!(specs[0].kind, KnobKind::Int { min: 0, max: 8 });
+        assert_eq!(specs[1].kind, KnobKind::Bool);
+        assert_eq!(specs[2].value, KnobValue::Choice("sum".into()));
+        assert_eq!(
+            specs[3].value,
+            KnobValue::Float(0.5),
+            "the lab's own value wins"
+        );
+        // A key with neither a range nor a boolean value has no control.
+        assert!(specs_missing(&cfg).is_empty());
+    }
+
+    fn specs_missing(cfg: &FfConfig) -> Vec<KnobSpec> {
+        specs(cfg, &[Knob::new("layers", "layers", "l")], |_| None)
+    }
+
+    #[test]
+    fn ranges_are_checked_on_the_serialised_config() {
+        let bad = FfConfig {
+            jitter: 9,
+            ..FfConfig::default()
+        };
+        let e = bad.validate().expect_err("jitter 9").to_string();
+        assert_eq!(e, "bad value for `jitter`: 9 is outside 0..=8");
+        assert!(FfConfig::default().validate().is_ok());
+    }
+}
