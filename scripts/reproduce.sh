@@ -23,7 +23,9 @@
 # tables). Examples and tests always go through cargo. Wall times depend on the machine and its
 # load: each run's meta.json records how many cores other processes kept busy during it, and a
 # run during which that averaged half a core or more is labelled "shared" in the wall-time
-# column (so are the rows of runs reused from before this bookkeeping existed, if marked so).
+# column. summary.json's own wall_seconds (the run alone, no build) fills the wall-time cells.
+# Where several worktrees share one CARGO_TARGET_DIR, `cargo run` can rebuild between runs; for
+# the long tables copy a built binary aside and point TRAINSCOPE_BIN at it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
