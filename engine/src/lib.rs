@@ -15,7 +15,7 @@ pub mod testing;
 pub mod wireless;
 
 pub use backend::{Backend, BackendChoice};
-pub use error::LabError;
+pub use error::{LabError, panic_text};
 pub use lab::{AnyView, DynLab, KnobKind, KnobSpec, KnobValue, Lab, StepReport};
 pub use preset::Preset;
 pub use runner::{Command, RunState, Runner, Status};
