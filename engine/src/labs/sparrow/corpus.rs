@@ -3,12 +3,11 @@
 //! corpus). Embedded from `assets/sparrow/` (see `assets/PROVENANCE.md`).
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::{Arc, OnceLock};
 
-use flate2::read::GzDecoder;
-
-use super::text::fnv1a;
+use crate::data::text::{
+    fnv1a, gunzip_text, idf_table, in_hashed_share, line_error, tokens, tsv_fields,
+};
 use crate::error::LabError;
 
 static PARAGRAPHS_GZ: &[u8] = include_bytes!("../../../../assets/sparrow/paragraphs.tsv.gz");
@@ -58,8 +57,7 @@ impl Corpus {
     pub fn parse(paragraphs: &str, boolq: &str, nq: &str) -> Result<Corpus, LabError> {
         let mut ps = Vec::new();
         for (n, line) in paragraphs.lines().enumerate() {
-            let mut f = line.splitn(3, '\t');
-            let (Some(id), Some(title), Some(text)) = (f.next(), f.next(), f.next()) else {
+            let Some([id, title, text]) = tsv_fields::<3>(line) else {
                 return Err(bad("paragraphs.tsv", n, "expected id, title, text"));
             };
             if id.parse::<usize>().ok() != Some(ps.len()) {
@@ -73,8 +71,7 @@ impl Corpus {
         let held_hash: Vec<bool> = ps.iter().map(|p| is_held_out(&p.text)).collect();
         let mut qs = Vec::new();
         for (n, line) in boolq.lines().enumerate() {
-            let mut f = line.splitn(3, '\t');
-            let (Some(label), Some(pid), Some(text)) = (f.next(), f.next(), f.next()) else {
+            let Some([label, pid, text]) = tsv_fields::<3>(line) else {
                 return Err(bad(
                     "boolq.tsv",
                     n,
@@ -100,7 +97,7 @@ impl Corpus {
         }
         let mut open = Vec::new();
         for (n, line) in nq.lines().enumerate() {
-            let Some((q, a)) = line.split_once('\t') else {
+            let Some([q, a]) = tsv_fields::<2>(line) else {
                 return Err(bad("nq.tsv", n, "expected question, answers"));
             };
             open.push((q.to_string(), a.split(" | ").map(str::to_string).collect()));
@@ -117,18 +114,11 @@ impl Corpus {
     /// words get the largest value.
     pub fn idf(&self, word: &str) -> f32 {
         let table = self.idf.get_or_init(|| {
-            let mut df: HashMap<String, f32> = HashMap::new();
-            for p in &self.paragraphs {
-                let mut words = super::text::tokens(&p.title);
-                words.extend(super::text::tokens(&p.text));
-                words.sort_unstable();
-                words.dedup();
-                for w in words {
-                    *df.entry(w).or_insert(0.0) += 1.0;
-                }
-            }
-            let n = self.paragraphs.len().max(1) as f32;
-            df.into_iter().map(|(w, d)| (w, (n / d).ln())).collect()
+            idf_table(self.paragraphs.iter().map(|p| {
+                let mut words = tokens(&p.title);
+                words.extend(tokens(&p.text));
+                words
+            }))
         });
         table
             .get(word)
@@ -148,13 +138,13 @@ impl Corpus {
 }
 
 fn bad(file: &str, line0: usize, msg: &str) -> LabError {
-    LabError::data(format!("assets/sparrow/{file}.gz line {}", line0 + 1), msg)
+    line_error(&format!("assets/sparrow/{file}.gz"), line0, msg)
 }
 
 /// The split rule: a question is held out when its gold paragraph's hash falls in the top
 /// [`HELD_OUT_SHARE`] of the range, so held-out paragraphs are never seen in training.
 pub fn is_held_out(paragraph_text: &str) -> bool {
-    (fnv1a(paragraph_text.as_bytes()) as f64 / u64::MAX as f64) >= 1.0 - HELD_OUT_SHARE
+    in_hashed_share(paragraph_text, "", HELD_OUT_SHARE)
 }
 
 /// The validation rule, within the training split: a question is a validation question when
@@ -162,16 +152,11 @@ pub fn is_held_out(paragraph_text: &str) -> bool {
 /// split independent of the held-out one, and whole paragraphs go one way, so validation
 /// paragraphs are unseen by the models calibrated on them.
 pub fn is_validation(paragraph_text: &str, share: f64) -> bool {
-    let h = fnv1a(format!("validation|{paragraph_text}").as_bytes());
-    (h as f64 / u64::MAX as f64) >= 1.0 - share
+    in_hashed_share(paragraph_text, "validation", share)
 }
 
 fn gunzip(name: &str, bytes: &[u8]) -> Result<String, LabError> {
-    let mut s = String::new();
-    GzDecoder::new(bytes)
-        .read_to_string(&mut s)
-        .map_err(|e| LabError::data(format!("assets/sparrow/{name}"), e.to_string()))?;
-    Ok(s)
+    gunzip_text(bytes, &format!("assets/sparrow/{name}"))
 }
 
 /// The embedded corpus, parsed once per process.

@@ -20,7 +20,7 @@ use super::dialogue::{Judgement, Rule};
 use super::generate::pref_features_of;
 use super::retrain::{Cache, HeldOutAuc};
 use super::scorer::Scorer;
-use super::text::Sparse;
+use crate::data::text::Sparse;
 use crate::error::LabError;
 use crate::lab::{KnobKind, KnobSpec, KnobValue, StepReport};
 

@@ -9,7 +9,7 @@ use super::feedback::{LIVE_PREF_EPOCHS, LIVE_RULE_EPOCHS, LIVE_RULE_LR, LIVE_STR
 use super::generate::pref_features_of;
 use super::rm::{judge_features, roc_auc};
 use super::scorer::{Fit, Scorer, adam, epoch_binary, epoch_pairs};
-use super::text::Sparse;
+use crate::data::text::Sparse;
 use crate::error::LabError;
 
 /// Features of the authored judgements, computed once on the first live retrain.

@@ -7,7 +7,7 @@ use burn::tensor::Device;
 
 use super::dialogue::{Judgement, Rule};
 use super::scorer::{Fit, Scorer, train_binary};
-use super::text::{Sparse, content_words, fnv1a, tokens};
+use crate::data::text::{Sparse, content_words, fnv1a, tokens};
 use crate::error::LabError;
 use crate::rng::Rng;
 

@@ -8,7 +8,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::{relu, softplus};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::text::Sparse;
+use crate::data::text::Sparse;
 use crate::error::LabError;
 use crate::nn::{init_linear, matrix, scalar, to_vec};
 use crate::rng::Rng;
