@@ -1,6 +1,7 @@
 //! Trainscope's engine: the Lab contract, the runner thread, presets, metric series, backend
 //! selection, datasets and the labs themselves. Nothing here knows about any GUI.
 
+pub mod assets;
 pub mod backend;
 pub mod data;
 pub mod error;
