@@ -75,14 +75,10 @@ fn load_preset(name: &str, sets: &[String], steps: Option<u64>) -> Result<Preset
 fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, trainscope_engine::LabError>) -> Result<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r.map_err(|e| anyhow!("{what}: {e}")),
-        Err(p) => {
-            let msg = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            bail!("{what}: the lab panicked: {msg}")
-        }
+        Err(p) => bail!(
+            "{what}: the lab panicked: {}",
+            trainscope_engine::panic_text(&*p)
+        ),
     }
 }
 

@@ -1,44 +1,26 @@
 //! Hand-run benchmark of the HetNet lab (not a test: timings depend on the machine):
 //! WMMSE and FP solve time for 10 and 20 links (single full-power start, and WMMSE's
 //! multi-start reference the lab uses), environment slots per second (the full lab
-//! step: both learners plus all references), and one DQN update of an 8→64→64→10 net with the
-//! hand-written MLP versus burn's CPU backend (the reason the lab uses the former).
+//! step: both learners plus all references), and one DQN update plus one action of the lab's
+//! 8→32→32→10 net (and an 8→64→64→10 one) with the hand-written MLP versus the shared burn MLP
+//! on burn's CPU backend.
 //!
-//! `cargo run --release -p trainscope-engine --example hetnet_bench`
+//! `cargo run --release -p trainscope-engine --example hetnet_bench` (append `-- mlp` for the MLP
+//! comparison alone)
 
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor};
+use burn::optim::AdamConfig;
 use trainscope_engine::labs::hetnet::mlp::{Adam, Mlp};
 use trainscope_engine::labs::hetnet::{HetnetConfig, HetnetLab};
-use trainscope_engine::nn::{init_linear_he, matrix};
+use trainscope_engine::nn::{self, autodiff_device, descend, matrix};
 use trainscope_engine::rng::Rng;
 use trainscope_engine::wireless::{
     Fading, Gains, LayoutConfig, drop_users, fp, jakes_rho, multi_start, place_aps, sum_rate,
     wmmse, wmmse_from,
 };
 use trainscope_engine::{Backend, Lab};
-
-#[derive(Module, Debug)]
-struct BurnMlp {
-    layers: Vec<burn::nn::Linear>,
-}
-
-impl BurnMlp {
-    fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
-        let n = self.layers.len();
-        for (i, l) in self.layers.iter().enumerate() {
-            x = l.forward(x);
-            if i + 1 < n {
-                x = relu(x);
-            }
-        }
-        x
-    }
-}
 
 fn channels(n_links: usize, count: usize, rng: &mut Rng) -> (Vec<Gains>, Vec<f64>) {
     let cfg = LayoutConfig {
@@ -61,6 +43,13 @@ fn channels(n_links: usize, count: usize, rng: &mut Rng) -> (Vec<Gains>, Vec<f64
 
 fn main() {
     let mut rng = Rng::new(7);
+    let device = Backend::cpu().device;
+    if std::env::args().any(|a| a == "mlp") {
+        for hidden in [32, 64] {
+            mlp_race(&[8, hidden, hidden, 10], 32, &device, &mut rng);
+        }
+        return;
+    }
     let noise = trainscope_engine::wireless::dbm_to_watt(-114.0);
     for n in [5, 10, 20] {
         let (gs, pmax) = channels(n, 300, &mut rng);
@@ -96,7 +85,6 @@ fn main() {
         }
     }
 
-    let device = Backend::cpu().device;
     let mut lab = HetnetLab::new(HetnetConfig::default(), &device).expect("lab");
     // Warm past the replay threshold so every slot trains.
     for _ in 0..200 {
@@ -113,14 +101,20 @@ fn main() {
         slots as f64 / s
     );
 
-    let sizes = [8, 64, 64, 10];
-    let batch = 32;
-    let x: Vec<f32> = (0..batch * 8).map(|i| (i % 7) as f32 * 0.1).collect();
-    let mut mlp = Mlp::new(&sizes, &mut rng);
+    // The lab's default net (8→32→32→10) and the wider one measured first.
+    for hidden in [32, 64] {
+        mlp_race(&[8, hidden, hidden, 10], 32, &device, &mut rng);
+    }
+}
+
+/// One DQN-style update (forward, backward, Adam) on a batch plus one greedy action, timed for
+/// the hand-written MLP and for the shared burn MLP (`nn::Mlp`) on the CPU backend.
+fn mlp_race(sizes: &[usize], batch: usize, device: &burn::tensor::Device, rng: &mut Rng) {
+    let d_in = sizes[0];
+    let x: Vec<f32> = (0..batch * d_in).map(|i| (i % 7) as f32 * 0.1).collect();
+    let mut mlp = Mlp::new(sizes, rng);
     let mut adam = Adam::new(&mlp);
-    let reps = 2000;
-    let t = Instant::now();
-    for _ in 0..reps {
+    let mut hand_step = || {
         let acts = mlp.forward(&x, batch);
         let d = acts
             .last()
@@ -128,37 +122,43 @@ fn main() {
             .unwrap_or_default();
         let g = mlp.backward(&acts, d, batch);
         adam.step(&mut mlp, &g, 1e-3);
-        let _ = mlp.predict(&x[..8]);
-    }
-    let hand = t.elapsed().as_secs_f64() / reps as f64;
-    println!("hand-written MLP: {:.1} µs per update+act", hand * 1e6);
+        let _ = mlp.predict(&x[..d_in]);
+    };
+    let hand = time_per_call(&mut hand_step, 200, 4000);
 
-    let ad: Device = if device.is_autodiff() {
-        device.clone()
-    } else {
-        device.clone().autodiff()
-    };
-    let mut net = BurnMlp {
-        layers: (0..3)
-            .map(|l| init_linear_he(sizes[l], sizes[l + 1], &mut rng, &ad))
-            .collect(),
-    };
+    let ad = autodiff_device(device);
+    let inference = ad.clone().without_autodiff();
+    let mut net = Some(nn::Mlp::he(sizes, rng, &ad));
     let mut opt = AdamConfig::new().init();
-    let reps = 300;
-    let t = Instant::now();
-    for _ in 0..reps {
-        let xb = matrix(x.clone(), batch, 8, &ad);
-        let q = net.forward(xb);
+    let mut burn_step = || {
+        let Some(n) = net.take() else { return };
+        let q = n.forward(matrix(x.clone(), batch, d_in, &ad));
         let loss = (q.clone() * q).mean();
-        let grads = GradientsParams::from_grads(loss.backward(), &net);
-        net = opt.step(1e-3, net, grads);
-        let one = matrix(x[..8].to_vec(), 1, 8, &ad.clone().without_autodiff());
-        let _ = net.valid().forward(one).into_data();
-    }
-    let burn_t = t.elapsed().as_secs_f64() / reps as f64;
+        let n = descend(n, loss, &mut opt, 1e-3);
+        let one = matrix(x[..d_in].to_vec(), 1, d_in, &inference);
+        let _ = n.valid().forward(one).into_data();
+        net = Some(n);
+    };
+    let burn_t = time_per_call(&mut burn_step, 50, 600);
     println!(
-        "burn (CPU backend): {:.1} µs per update+act, {:.1}× the hand-written MLP",
+        "MLP {sizes:?}, batch {batch}, one update + one action: hand-written {:.1} µs ({:.0}/s), \
+         burn CPU {:.1} µs ({:.0}/s): burn takes {:.2}× as long",
+        hand * 1e6,
+        1.0 / hand,
         burn_t * 1e6,
+        1.0 / burn_t,
         burn_t / hand
     );
+}
+
+/// Seconds per call of `f`, after `warm` untimed calls.
+fn time_per_call(f: &mut impl FnMut(), warm: usize, reps: usize) -> f64 {
+    for _ in 0..warm {
+        f();
+    }
+    let t = Instant::now();
+    for _ in 0..reps {
+        f();
+    }
+    t.elapsed().as_secs_f64() / reps as f64
 }

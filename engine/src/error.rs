@@ -66,3 +66,29 @@ impl LabError {
         LabError::Compute(message.to_string())
     }
 }
+
+/// The message of a caught panic (`catch_unwind`'s payload): the text given to `panic!`, or
+/// "unknown panic" for a payload that is not a string. The runner and the CLI both show it.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_text_reads_str_and_string_payloads() {
+        let caught = |f: fn()| std::panic::catch_unwind(f).expect_err("it panics");
+        assert_eq!(panic_text(&*caught(|| panic!("plain"))), "plain");
+        assert_eq!(
+            panic_text(&*caught(|| panic!("formatted {}", 7))),
+            "formatted 7"
+        );
+        assert_eq!(panic_text(&42u8), "unknown panic");
+    }
+}

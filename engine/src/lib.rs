@@ -1,6 +1,7 @@
 //! Trainscope's engine: the Lab contract, the runner thread, presets, metric series, backend
 //! selection, datasets and the labs themselves. Nothing here knows about any GUI.
 
+pub mod assets;
 pub mod backend;
 pub mod data;
 pub mod error;
@@ -17,7 +18,7 @@ pub mod testing;
 pub mod wireless;
 
 pub use backend::{Backend, BackendChoice};
-pub use error::LabError;
+pub use error::{LabError, panic_text};
 pub use lab::{
     ActionReport, AnyView, DynLab, Knob, KnobKind, KnobSpec, KnobValue, Lab, LabConfig, NoAction,
     Range, StepReport,

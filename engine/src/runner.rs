@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::error::LabError;
+use crate::error::{LabError, panic_text};
 use crate::lab::{AnyView, DynLab, KnobSpec, KnobValue};
 use crate::results::Results;
 use crate::series::SeriesStore;
@@ -118,14 +118,6 @@ pub struct Runner {
 fn lock(state: &Mutex<RunState>) -> MutexGuard<'_, RunState> {
     // A poisoned lock only means a panic happened while publishing; the data is still usable.
     state.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
 }
 
 impl Runner {

@@ -4,10 +4,11 @@
 use trainscope_engine::labs::sparrow::corpus::{self, Paragraph};
 use trainscope_engine::labs::sparrow::dialogue::Dialogue;
 use trainscope_engine::labs::sparrow::reader::{READER_DIM, reader_features};
-use trainscope_engine::labs::sparrow::rm::{RuleModels, roc_auc};
+use trainscope_engine::labs::sparrow::rm::RuleModels;
 use trainscope_engine::labs::sparrow::scorer::{Fit, train_binary};
 use trainscope_engine::labs::sparrow::search::SearchIndex;
 use trainscope_engine::labs::sparrow::{SparrowAction, SparrowConfig, SparrowLab};
+use trainscope_engine::nn::roc_auc;
 use trainscope_engine::rng::Rng;
 use trainscope_engine::{Backend, Lab};
 

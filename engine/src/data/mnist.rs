@@ -1,10 +1,12 @@
-//! MNIST-shaped image classification data (MNIST itself ships embedded; any IDX set of 28×28
-//! grey images with labels 0–9, such as Fashion-MNIST, can be loaded from a folder).
+//! MNIST-shaped image classification data (MNIST itself ships embedded, and an assets folder
+//! can override it: see [`crate::assets`]; any IDX set of 28×28 grey images with labels 0–9,
+//! such as Fashion-MNIST, can be loaded from a folder).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::assets::Asset;
 use crate::data::idx::{IdxArray, parse_idx};
 use crate::error::LabError;
 
@@ -22,12 +24,39 @@ pub const FILE_NAMES: [&str; 4] = [
     "t10k-labels-idx1-ubyte.gz",
 ];
 
-static EMBEDDED: [&[u8]; 4] = [
-    include_bytes!("../../../assets/mnist/train-images-idx3-ubyte.gz"),
-    include_bytes!("../../../assets/mnist/train-labels-idx1-ubyte.gz"),
-    include_bytes!("../../../assets/mnist/t10k-images-idx3-ubyte.gz"),
-    include_bytes!("../../../assets/mnist/t10k-labels-idx1-ubyte.gz"),
+/// The shipped MNIST, in [`FILE_NAMES`] order. Embedded so that it works offline (CI); an assets
+/// folder holding `mnist/<file>` takes precedence.
+pub static ASSETS: [Asset; 4] = [
+    mnist_asset(
+        "MNIST training images",
+        "mnist/train-images-idx3-ubyte.gz",
+        include_bytes!("../../../assets/mnist/train-images-idx3-ubyte.gz"),
+    ),
+    mnist_asset(
+        "MNIST training labels",
+        "mnist/train-labels-idx1-ubyte.gz",
+        include_bytes!("../../../assets/mnist/train-labels-idx1-ubyte.gz"),
+    ),
+    mnist_asset(
+        "MNIST test images",
+        "mnist/t10k-images-idx3-ubyte.gz",
+        include_bytes!("../../../assets/mnist/t10k-images-idx3-ubyte.gz"),
+    ),
+    mnist_asset(
+        "MNIST test labels",
+        "mnist/t10k-labels-idx1-ubyte.gz",
+        include_bytes!("../../../assets/mnist/t10k-labels-idx1-ubyte.gz"),
+    ),
 ];
+
+const fn mnist_asset(name: &'static str, path: &'static str, bytes: &'static [u8]) -> Asset {
+    Asset {
+        name,
+        path,
+        fetched_by: "scripts/fetch_mnist.sh",
+        embedded: Some(bytes),
+    }
+}
 
 /// One split: `n` images of [`PIXELS`] bytes each, and their labels.
 #[derive(Debug, Clone)]
@@ -86,17 +115,17 @@ impl Split {
 /// Where to read a dataset from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Source {
-    /// The MNIST copy compiled into the binary.
-    Embedded,
+    /// The shipped MNIST: compiled into the binary, unless an assets folder overrides it.
+    Shipped,
     /// A folder holding the four standard IDX files (gzipped or not).
     Dir(PathBuf),
 }
 
 impl Source {
-    /// `""` or `"embedded"` means the shipped MNIST; anything else is a folder path.
+    /// `""`, `"embedded"` or `"mnist"` means the shipped MNIST; anything else is a folder path.
     pub fn from_config(s: &str) -> Source {
         match s.trim() {
-            "" | "embedded" | "mnist" => Source::Embedded,
+            "" | "embedded" | "mnist" => Source::Shipped,
             other => Source::Dir(PathBuf::from(other)),
         }
     }
@@ -122,10 +151,12 @@ fn read_dir_file(dir: &Path, name: &str) -> Result<IdxArray, LabError> {
 
 fn load_uncached(source: &Source) -> Result<Mnist, LabError> {
     let arrays: Vec<IdxArray> = match source {
-        Source::Embedded => EMBEDDED
+        Source::Shipped => ASSETS
             .iter()
-            .zip(FILE_NAMES)
-            .map(|(b, n)| parse_idx(b, &format!("embedded {n}")))
+            .map(|a| {
+                let file = a.load()?;
+                parse_idx(&file.bytes, &file.shown())
+            })
             .collect::<Result<_, _>>()?,
         Source::Dir(dir) => FILE_NAMES
             .iter()
@@ -139,7 +170,7 @@ fn load_uncached(source: &Source) -> Result<Mnist, LabError> {
     };
     let (ti, tl, si, sl) = (next()?, next()?, next()?, next()?);
     let where_ = match source {
-        Source::Embedded => "embedded MNIST".to_string(),
+        Source::Shipped => "MNIST".to_string(),
         Source::Dir(d) => d.display().to_string(),
     };
     Ok(Mnist {
@@ -169,7 +200,7 @@ mod tests {
 
     #[test]
     fn embedded_mnist_has_the_standard_sizes() {
-        let m = load(&Source::Embedded).expect("embedded MNIST loads");
+        let m = load(&Source::Shipped).expect("shipped MNIST loads");
         assert_eq!(m.train.len(), 60_000);
         assert_eq!(m.test.len(), 10_000);
         assert_eq!(
@@ -181,6 +212,13 @@ mod tests {
             counts[l as usize] += 1;
         }
         assert_eq!(counts[1], 1135);
+    }
+
+    #[test]
+    fn shipped_assets_are_the_standard_files() {
+        for (asset, name) in ASSETS.iter().zip(FILE_NAMES) {
+            assert_eq!(asset.path, format!("mnist/{name}"));
+        }
     }
 
     #[test]

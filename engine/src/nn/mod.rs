@@ -1,4 +1,14 @@
-//! Small burn building blocks shared by several labs.
+//! Small burn building blocks shared by several labs: layer initialisation from our own RNG,
+//! an MLP and its training step, and the host-side helpers every lab needs (reading tensors
+//! back, argmax, ROC AUC).
+
+pub mod init;
+pub mod metrics;
+pub mod mlp;
+
+pub use init::{Init, WeightInit, reinit};
+pub use metrics::{argmax, argmax_rows, roc_auc};
+pub use mlp::{Activation, Mlp, descend, train_step};
 
 use burn::module::Param;
 use burn::nn::Linear;
@@ -6,6 +16,16 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::error::LabError;
 use crate::rng::Rng;
+
+/// `device` with autodiff switched on (the same device if it already has it). Labs train through
+/// it and evaluate on `without_autodiff()` copies; the runner may hand either kind of device in.
+pub fn autodiff_device(device: &Device) -> Device {
+    if device.is_autodiff() {
+        device.clone()
+    } else {
+        device.clone().autodiff()
+    }
+}
 
 /// A linear layer initialised from our own RNG (uniform ±1/√fan_in, as is customary), so that
 /// initial weights depend only on the lab's seed and never on burn's global generator.

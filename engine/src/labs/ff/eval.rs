@@ -10,14 +10,14 @@ use burn::tensor::activation::softmax;
 use crate::data::mnist::{CLASSES, PIXELS};
 use crate::error::LabError;
 use crate::lab::StepReport;
-use crate::nn::{matrix, rms_normalize, to_vec};
+use crate::nn::{argmax, matrix, rms_normalize, to_vec};
 
 use super::config::{Mode, RECURRENT_VOTE};
 use super::model::{FfNet, PassOpts, SoftmaxReadout};
 use super::negatives::{put_label, shifted_image};
 use super::recurrent::{RecurrentNet, one_hot};
 use super::view::{DigitSample, IterationGoodness};
-use super::{EVAL_CHUNK, FfLab, Net, SAMPLE_DIGITS, argmax};
+use super::{EVAL_CHUNK, FfLab, Net, SAMPLE_DIGITS};
 
 /// Test digits averaged in the recurrent net's per-iteration goodness table.
 const ITER_DIGITS: usize = 100;
@@ -184,15 +184,16 @@ impl FfLab {
             for r in 0..n {
                 let truth = self.data.test.labels[start + r];
                 let row = &scores[r * CLASSES..(r + 1) * CLASSES];
-                let pred = argmax(row);
+                // Classes fit in a byte (CLASSES = 10), as the labels do.
+                let pred = argmax(row) as u8;
                 main.wrong += usize::from(pred != truth);
                 if let Some(p) = &one_pass_pred {
                     one_pass.wrong +=
-                        usize::from(argmax(&p[r * CLASSES..(r + 1) * CLASSES]) != truth);
+                        usize::from(argmax(&p[r * CLASSES..(r + 1) * CLASSES]) as u8 != truth);
                 }
                 let bpp = bp_logits
                     .as_ref()
-                    .map(|l| argmax(&l[r * CLASSES..(r + 1) * CLASSES]));
+                    .map(|l| argmax(&l[r * CLASSES..(r + 1) * CLASSES]) as u8);
                 bp_wrong += usize::from(bpp.is_some_and(|p| p != truth));
                 if start + r < SAMPLE_DIGITS {
                     let mut goodness = [0f32; CLASSES];

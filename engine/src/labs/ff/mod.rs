@@ -197,16 +197,6 @@ impl FfLab {
     }
 }
 
-fn argmax(row: &[f32]) -> u8 {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = i;
-        }
-    }
-    best as u8
-}
-
 impl Lab for FfLab {
     const ID: &'static str = "ff";
     const NAME: &'static str = "Forward-Forward";
@@ -247,11 +237,7 @@ impl Lab for FfLab {
         let n_test = pick(cfg.test_limit, data.test.len(), "test_limit")?;
         let root = Rng::new(cfg.seed);
         let mut init = root.fork(1);
-        let device = if device.is_autodiff() {
-            device.clone()
-        } else {
-            device.clone().autodiff()
-        };
+        let device = crate::nn::autodiff_device(device);
         let net = match cfg.mode {
             Mode::Recurrent => Net::Rec(RecurrentNet::new(PIXELS, &cfg.layers, &mut init, &device)),
             _ => Net::Feed(FfNet::new(PIXELS, &cfg.layers, &mut init, &device)),

@@ -5,7 +5,7 @@ use burn::nn::Linear;
 use burn::tensor::activation::{log_softmax, relu, softplus};
 use burn::tensor::{Device, Tensor};
 
-use crate::nn::{init_linear, init_linear_he, rms_normalize};
+use crate::nn::{Mlp, init_linear, init_linear_he, rms_normalize};
 use crate::rng::Rng;
 
 use super::config::Goodness;
@@ -148,10 +148,8 @@ pub fn ff_layer_loss(g: Tensor<1>, batch: usize, threshold: f64) -> Tensor<1> {
 /// The backprop baseline: the same hidden layers with a softmax head.
 #[derive(Module, Debug)]
 pub struct BpNet {
-    /// Hidden layers, input first.
-    pub layers: Vec<Linear>,
-    /// Linear read-out to the class logits.
-    pub head: Linear,
+    /// Hidden ReLU layers, input first, then the linear read-out to the class logits.
+    pub mlp: Mlp,
 }
 
 impl BpNet {
@@ -163,25 +161,18 @@ impl BpNet {
         rng: &mut Rng,
         device: &Device,
     ) -> Self {
-        let mut layers = Vec::with_capacity(widths.len());
-        let mut prev = d_in;
-        for &w in widths {
-            layers.push(init_linear(prev, w, rng, device));
-            prev = w;
-        }
+        let sizes: Vec<usize> = std::iter::once(d_in)
+            .chain(widths.iter().copied())
+            .chain(std::iter::once(classes))
+            .collect();
         BpNet {
-            layers,
-            head: init_linear(prev, classes, rng, device),
+            mlp: Mlp::uniform(&sizes, rng, device),
         }
     }
 
     /// Class logits `[n, classes]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let mut h = x;
-        for layer in &self.layers {
-            h = relu(layer.forward(h));
-        }
-        self.head.forward(h)
+        self.mlp.forward(x)
     }
 
     /// Mean cross-entropy against one-hot targets `[n, classes]`.

@@ -1,13 +1,12 @@
 //! One training step of each mode, the backprop twin and the softmax readout.
 
 use burn::module::Module;
-use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 
 use crate::data::mnist::{CLASSES, PIXELS};
 use crate::error::LabError;
 use crate::lab::StepReport;
-use crate::nn::{matrix, rms_normalize, scalar, to_vec};
+use crate::nn::{descend, matrix, rms_normalize, scalar, to_vec};
 
 use super::config::{Mode, Negatives};
 use super::eval::{all_label_scores, recurrent_scores};
@@ -168,9 +167,8 @@ impl FfLab {
             .ff_loss(&gs, b)
             .ok_or_else(|| LabError::compute("network has no layers"))?;
         report.push("ff_loss", scalar(total.clone().detach())?);
-        let grads = GradientsParams::from_grads(total.backward(), &net);
         let lr = self.cfg.lr * scale;
-        self.net = Net::Feed(self.ff_opt.step(lr, net, grads));
+        self.net = Net::Feed(descend(net, total, &mut self.ff_opt, lr));
         if self.readout.is_some() {
             let features = match self.cfg.mode {
                 // The positives are the plain images: reuse their activities.
@@ -217,8 +215,7 @@ impl FfLab {
         let y = matrix(one_hot(&labels), batch.len(), CLASSES, &self.device);
         let loss = head.loss(features, y);
         report.push("readout_loss", scalar(loss.clone().detach())?);
-        let grads = GradientsParams::from_grads(loss.backward(), &*head);
-        *head = opt.step(self.cfg.readout_lr, head.clone(), grads);
+        *head = descend(head.clone(), loss, opt, self.cfg.readout_lr);
         Ok(())
     }
 
@@ -283,9 +280,8 @@ impl FfLab {
             self.record_goodness(last, b, report)?;
         }
         report.push("ff_loss", scalar(total.clone().detach())?);
-        let grads = GradientsParams::from_grads(total.backward(), &net);
         let lr = self.cfg.lr * scale;
-        self.net = Net::Rec(self.ff_opt.step(lr, net, grads));
+        self.net = Net::Rec(descend(net, total, &mut self.ff_opt, lr));
         Ok(())
     }
 
@@ -308,8 +304,7 @@ impl FfLab {
             matrix(one_hot(&labels), b, CLASSES, &self.device),
         );
         report.push("bp_loss", scalar(loss.clone().detach())?);
-        let grads = GradientsParams::from_grads(loss.backward(), &*net);
-        *net = opt.step(lr, net.clone(), grads);
+        *net = descend(net.clone(), loss, opt, lr);
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 use burn::tensor::Device;
 
 use crate::error::LabError;
-use crate::nn::to_vec;
+use crate::nn::{argmax, argmax_rows, to_vec};
 
 use super::model::{Batch, GlomNet, Update};
 use super::world::{CLASSES, FEATURES, Image, Part};
@@ -77,16 +77,6 @@ fn island_sums(sim: &[f32], object: &[i32], label: &[i32]) -> (f64, usize, f64, 
 fn island_score(w: f64, nw: usize, b: f64, nb: usize) -> f64 {
     let mean = |s: f64, n: usize| if n == 0 { 0.0 } else { s / n as f64 };
     mean(w, nw) - mean(b, nb)
-}
-
-fn argmax(row: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 /// Features of `images` concatenated, for one batch.
@@ -315,10 +305,7 @@ pub fn sample_view(
             .and_then(|s| s.into_iter().last())
             .ok_or_else(|| LabError::compute("no iterations"))?;
         let logits = to_vec(n.logits(top))?;
-        Ok(logits
-            .chunks(CLASSES + 1)
-            .map(|row| argmax(row) as u8)
-            .collect())
+        Ok(argmax_rows(&logits, CLASSES + 1).map(|c| c as u8).collect())
     };
     let pred = predict(net, u)?;
     let pred_t0 = match base {

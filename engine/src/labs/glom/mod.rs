@@ -13,12 +13,12 @@ pub mod view;
 pub mod world;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::error::LabError;
 use crate::lab::{Knob, Lab, LabConfig, NoAction, StepReport};
-use crate::nn::{scalar, to_vec};
+use crate::nn::{argmax, descend, scalar, to_vec};
 use crate::results::{CurveSet, Line, Results};
 use crate::rng::Rng;
 
@@ -244,13 +244,11 @@ fn train_one(
     for (r, &lab) in labels.iter().enumerate() {
         if (0..CLASSES as i32).contains(&lab) {
             let row = &logits[r * k..(r + 1) * k];
-            let best = (0..k).fold(0, |b, i| if row[i] > row[b] { i } else { b });
-            right += usize::from(best == lab as usize);
+            right += usize::from(argmax(row) == lab as usize);
             total += 1;
         }
     }
-    let grads = GradientsParams::from_grads(loss.backward(), &*net);
-    *net = opt.step(lr, net.clone(), grads);
+    *net = descend(net.clone(), loss, opt, lr);
     Ok((value, right as f64 / total.max(1) as f64))
 }
 
@@ -277,11 +275,7 @@ impl Lab for GlomLab {
 
     fn new(cfg: GlomConfig, device: &Device) -> Result<Self, LabError> {
         cfg.validate()?;
-        let device = if device.is_autodiff() {
-            device.clone()
-        } else {
-            device.clone().autodiff()
-        };
+        let device = crate::nn::autodiff_device(device);
         let root = Rng::new(cfg.seed);
         // Both models start from the same weights: the comparison differs only in T.
         let net = GlomNet::new(

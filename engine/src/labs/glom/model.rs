@@ -10,31 +10,15 @@ use burn::tensor::activation::{log_softmax, relu, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::error::LabError;
-use crate::nn::init_linear;
+use crate::nn::{Mlp, init_linear};
 use crate::rng::Rng;
 
 use super::world::{CLASSES, FEATURES, POS};
 
-/// A two-layer ReLU perceptron applied to every location independently.
-#[derive(Module, Debug)]
-pub struct Mlp {
-    /// Input to hidden.
-    pub l1: Linear,
-    /// Hidden to output.
-    pub l2: Linear,
-}
-
-impl Mlp {
-    fn new(d_in: usize, hidden: usize, d_out: usize, rng: &mut Rng, device: &Device) -> Self {
-        Mlp {
-            l1: init_linear(d_in, hidden, rng, device),
-            l2: init_linear(hidden, d_out, rng, device),
-        }
-    }
-
-    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.l2.forward(relu(self.l1.forward(x)))
-    }
+/// A two-layer ReLU perceptron (input, hidden, output) applied to every location independently:
+/// weights and biases uniform ±1/√fan_in from our RNG, layer by layer.
+fn mlp(d_in: usize, hidden: usize, d_out: usize, rng: &mut Rng, device: &Device) -> Mlp {
+    Mlp::uniform(&[d_in, hidden, d_out], rng, device)
 }
 
 /// The weights of the GLOM columns (shared by every location) and the class read-out.
@@ -101,11 +85,11 @@ impl GlomNet {
         let bu = (0..levels)
             .map(|l| {
                 let d_in = if l == 0 { FEATURES } else { dim };
-                Mlp::new(d_in, hidden, dim, rng, device)
+                mlp(d_in, hidden, dim, rng, device)
             })
             .collect();
         let td = (0..levels.saturating_sub(1))
-            .map(|_| Mlp::new(dim + POS, hidden, dim, rng, device))
+            .map(|_| mlp(dim + POS, hidden, dim, rng, device))
             .collect();
         GlomNet {
             bu,

@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 
 use crate::labs::hetnet::mlp::{Adam, Mlp};
+use crate::nn::argmax;
 use crate::rng::Rng;
 
 /// Tries of an action in a state before it can be the state's best experienced action.
@@ -221,15 +222,4 @@ impl Agent {
             penalised: penalised as f64 / b as f64,
         })
     }
-}
-
-/// Index of the largest value (first on ties).
-pub fn argmax(v: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
 }

@@ -1,19 +1,44 @@
 //! The evidence corpus and the questions: BoolQ's 12,271 Wikipedia paragraphs with titles, its
 //! 12,697 labelled yes/no questions, and NQ-open's questions (whose answers may not be in the
-//! corpus). Embedded from `assets/sparrow/` (see `assets/PROVENANCE.md`).
+//! corpus). Shipped in `assets/sparrow/` (see `assets/PROVENANCE.md`) and embedded; an assets
+//! folder can override them (see [`crate::assets`]).
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::{Arc, OnceLock};
 
-use flate2::read::GzDecoder;
-
-use super::text::fnv1a;
+use crate::assets::{Asset, Loaded};
+use crate::data::text::{
+    fnv1a, gunzip_text, idf_table, in_hashed_share, line_error, tokens, tsv_fields,
+};
 use crate::error::LabError;
 
-static PARAGRAPHS_GZ: &[u8] = include_bytes!("../../../../assets/sparrow/paragraphs.tsv.gz");
-static BOOLQ_GZ: &[u8] = include_bytes!("../../../../assets/sparrow/boolq.tsv.gz");
-static NQ_GZ: &[u8] = include_bytes!("../../../../assets/sparrow/nq.tsv.gz");
+const fn sparrow_asset(name: &'static str, path: &'static str, bytes: &'static [u8]) -> Asset {
+    Asset {
+        name,
+        path,
+        fetched_by: "scripts/fetch_sparrow_data.sh",
+        embedded: Some(bytes),
+    }
+}
+
+/// BoolQ's paragraphs: `id<TAB>title<TAB>text`, ids counting up from 0.
+pub static PARAGRAPHS: Asset = sparrow_asset(
+    "Sparrow's evidence paragraphs (BoolQ)",
+    "sparrow/paragraphs.tsv.gz",
+    include_bytes!("../../../../assets/sparrow/paragraphs.tsv.gz"),
+);
+/// BoolQ's questions: `label<TAB>paragraph id<TAB>question`.
+pub static BOOLQ: Asset = sparrow_asset(
+    "Sparrow's yes/no questions (BoolQ)",
+    "sparrow/boolq.tsv.gz",
+    include_bytes!("../../../../assets/sparrow/boolq.tsv.gz"),
+);
+/// NQ-open's questions: `question<TAB>answer | answer ...`.
+pub static NQ: Asset = sparrow_asset(
+    "Sparrow's open questions (NQ-open)",
+    "sparrow/nq.tsv.gz",
+    include_bytes!("../../../../assets/sparrow/nq.tsv.gz"),
+);
 
 /// Share of gold paragraphs (by hash) whose questions are held out.
 pub const HELD_OUT_SHARE: f64 = 0.2;
@@ -54,16 +79,28 @@ pub struct Corpus {
 }
 
 impl Corpus {
-    /// Parses the three TSV files (already decompressed); `name` prefixes error messages.
+    /// Parses the three TSV files (already decompressed), naming them in errors as the shipped
+    /// files.
     pub fn parse(paragraphs: &str, boolq: &str, nq: &str) -> Result<Corpus, LabError> {
+        let names = [PARAGRAPHS.path, BOOLQ.path, NQ.path].map(|p| format!("assets/{p}"));
+        Corpus::parse_named(paragraphs, boolq, nq, &names)
+    }
+
+    /// [`Corpus::parse`] with the names to give the files in errors (where they were read from).
+    pub fn parse_named(
+        paragraphs: &str,
+        boolq: &str,
+        nq: &str,
+        names: &[String; 3],
+    ) -> Result<Corpus, LabError> {
+        let [p_name, b_name, n_name] = names.each_ref().map(String::as_str);
         let mut ps = Vec::new();
         for (n, line) in paragraphs.lines().enumerate() {
-            let mut f = line.splitn(3, '\t');
-            let (Some(id), Some(title), Some(text)) = (f.next(), f.next(), f.next()) else {
-                return Err(bad("paragraphs.tsv", n, "expected id, title, text"));
+            let Some([id, title, text]) = tsv_fields::<3>(line) else {
+                return Err(line_error(p_name, n, "expected id, title, text"));
             };
             if id.parse::<usize>().ok() != Some(ps.len()) {
-                return Err(bad("paragraphs.tsv", n, "ids must count up from 0"));
+                return Err(line_error(p_name, n, "ids must count up from 0"));
             }
             ps.push(Paragraph {
                 title: title.to_string(),
@@ -73,10 +110,9 @@ impl Corpus {
         let held_hash: Vec<bool> = ps.iter().map(|p| is_held_out(&p.text)).collect();
         let mut qs = Vec::new();
         for (n, line) in boolq.lines().enumerate() {
-            let mut f = line.splitn(3, '\t');
-            let (Some(label), Some(pid), Some(text)) = (f.next(), f.next(), f.next()) else {
-                return Err(bad(
-                    "boolq.tsv",
+            let Some([label, pid, text]) = tsv_fields::<3>(line) else {
+                return Err(line_error(
+                    b_name,
                     n,
                     "expected label, paragraph id, question",
                 ));
@@ -84,13 +120,13 @@ impl Corpus {
             let answer = match label {
                 "1" => true,
                 "0" => false,
-                _ => return Err(bad("boolq.tsv", n, "label must be 0 or 1")),
+                _ => return Err(line_error(b_name, n, "label must be 0 or 1")),
             };
             let gold = pid
                 .parse::<usize>()
                 .ok()
                 .filter(|&g| g < ps.len())
-                .ok_or_else(|| bad("boolq.tsv", n, "paragraph id out of range"))?;
+                .ok_or_else(|| line_error(b_name, n, "paragraph id out of range"))?;
             qs.push(Question {
                 text: text.to_string(),
                 answer,
@@ -100,8 +136,8 @@ impl Corpus {
         }
         let mut open = Vec::new();
         for (n, line) in nq.lines().enumerate() {
-            let Some((q, a)) = line.split_once('\t') else {
-                return Err(bad("nq.tsv", n, "expected question, answers"));
+            let Some([q, a]) = tsv_fields::<2>(line) else {
+                return Err(line_error(n_name, n, "expected question, answers"));
             };
             open.push((q.to_string(), a.split(" | ").map(str::to_string).collect()));
         }
@@ -117,18 +153,11 @@ impl Corpus {
     /// words get the largest value.
     pub fn idf(&self, word: &str) -> f32 {
         let table = self.idf.get_or_init(|| {
-            let mut df: HashMap<String, f32> = HashMap::new();
-            for p in &self.paragraphs {
-                let mut words = super::text::tokens(&p.title);
-                words.extend(super::text::tokens(&p.text));
-                words.sort_unstable();
-                words.dedup();
-                for w in words {
-                    *df.entry(w).or_insert(0.0) += 1.0;
-                }
-            }
-            let n = self.paragraphs.len().max(1) as f32;
-            df.into_iter().map(|(w, d)| (w, (n / d).ln())).collect()
+            idf_table(self.paragraphs.iter().map(|p| {
+                let mut words = tokens(&p.title);
+                words.extend(tokens(&p.text));
+                words
+            }))
         });
         table
             .get(word)
@@ -147,14 +176,10 @@ impl Corpus {
     }
 }
 
-fn bad(file: &str, line0: usize, msg: &str) -> LabError {
-    LabError::data(format!("assets/sparrow/{file}.gz line {}", line0 + 1), msg)
-}
-
 /// The split rule: a question is held out when its gold paragraph's hash falls in the top
 /// [`HELD_OUT_SHARE`] of the range, so held-out paragraphs are never seen in training.
 pub fn is_held_out(paragraph_text: &str) -> bool {
-    (fnv1a(paragraph_text.as_bytes()) as f64 / u64::MAX as f64) >= 1.0 - HELD_OUT_SHARE
+    in_hashed_share(paragraph_text, "", HELD_OUT_SHARE)
 }
 
 /// The validation rule, within the training split: a question is a validation question when
@@ -162,34 +187,36 @@ pub fn is_held_out(paragraph_text: &str) -> bool {
 /// split independent of the held-out one, and whole paragraphs go one way, so validation
 /// paragraphs are unseen by the models calibrated on them.
 pub fn is_validation(paragraph_text: &str, share: f64) -> bool {
-    let h = fnv1a(format!("validation|{paragraph_text}").as_bytes());
-    (h as f64 / u64::MAX as f64) >= 1.0 - share
+    in_hashed_share(paragraph_text, "validation", share)
 }
 
-fn gunzip(name: &str, bytes: &[u8]) -> Result<String, LabError> {
-    let mut s = String::new();
-    GzDecoder::new(bytes)
-        .read_to_string(&mut s)
-        .map_err(|e| LabError::data(format!("assets/sparrow/{name}"), e.to_string()))?;
-    Ok(s)
+/// The shipped corpus files, read once per process (through the asset folders, else the
+/// embedded copies).
+fn shipped_files() -> Result<&'static [Loaded; 3], LabError> {
+    static FILES: OnceLock<[Loaded; 3]> = OnceLock::new();
+    if let Some(f) = FILES.get() {
+        return Ok(f);
+    }
+    let files = [PARAGRAPHS.load()?, BOOLQ.load()?, NQ.load()?];
+    Ok(FILES.get_or_init(|| files))
 }
 
-/// The embedded corpus, parsed once per process.
+/// The shipped corpus, parsed once per process. (The name is historical: an assets folder may
+/// override the embedded files, see [`crate::assets`].)
 pub fn embedded() -> Result<Arc<Corpus>, LabError> {
     static CACHE: OnceLock<Arc<Corpus>> = OnceLock::new();
     if let Some(c) = CACHE.get() {
         return Ok(c.clone());
     }
-    let c = Arc::new(Corpus::parse(
-        &gunzip("paragraphs.tsv.gz", PARAGRAPHS_GZ)?,
-        &gunzip("boolq.tsv.gz", BOOLQ_GZ)?,
-        &gunzip("nq.tsv.gz", NQ_GZ)?,
-    )?);
+    let files = shipped_files()?;
+    let names = files.each_ref().map(Loaded::shown);
+    let [p, b, n] = files.each_ref().map(|f| gunzip_text(&f.bytes, &f.shown()));
+    let c = Arc::new(Corpus::parse_named(&p?, &b?, &n?, &names)?);
     Ok(CACHE.get_or_init(|| c).clone())
 }
 
-/// A fingerprint of the embedded paragraphs, naming the on-disk index cache so a changed corpus
-/// never reuses a stale index.
-pub fn embedded_fingerprint() -> u64 {
-    fnv1a(PARAGRAPHS_GZ)
+/// A fingerprint of the shipped paragraphs file as read, naming the on-disk index cache so a
+/// changed (or overridden) corpus never reuses a stale index.
+pub fn embedded_fingerprint() -> Result<u64, LabError> {
+    Ok(fnv1a(&shipped_files()?[0].bytes))
 }

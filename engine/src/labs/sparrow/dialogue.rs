@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::text::fnv1a;
+use crate::data::text::fnv1a;
 use crate::error::LabError;
 
 static RULES_TOML: &str = include_str!("../../../../assets/sparrow/rules.toml");

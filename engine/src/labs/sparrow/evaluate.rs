@@ -6,7 +6,7 @@ use super::corpus::Corpus;
 use super::generate::{Context, Generator, RATER_TEMPERATURE, Source, utility};
 use super::rm::RuleModels;
 use super::scorer::Scorer;
-use super::text::fnv1a;
+use crate::data::text::fnv1a;
 use crate::error::LabError;
 use crate::rng::Rng;
 

@@ -17,8 +17,8 @@ use super::dialogue::{Judgement, Rule};
 use super::generate::pref_features_of;
 use super::retrain::{Cache, HeldOutAuc};
 use super::scorer::Scorer;
-use super::text::Sparse;
 use super::{ASKED_KEPT, SparrowLab};
+use crate::data::text::Sparse;
 use crate::error::LabError;
 use crate::lab::{ActionReport, StepReport};
 

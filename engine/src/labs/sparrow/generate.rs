@@ -18,7 +18,7 @@ use super::dialogue::{Dialogue, Group};
 use super::qa::Qa;
 use super::reader::{extractive_answer, is_yes_no, reader_features, rerank_all};
 use super::search::{Evidence, SearchIndex, evidence};
-use super::text::{Sparse, content_words, tokens};
+use crate::data::text::{Sparse, content_words, tokens};
 use crate::error::LabError;
 use crate::rng::Rng;
 

@@ -36,11 +36,7 @@ impl Lab for SparrowLab {
 
     fn new(cfg: SparrowConfig, device: &Device) -> Result<Self, LabError> {
         cfg.validate()?;
-        let device = if device.is_autodiff() {
-            device.clone()
-        } else {
-            device.clone().autodiff()
-        };
+        let device = crate::nn::autodiff_device(device);
         let full = corpus::embedded()?;
         let dialogue = Dialogue::embedded()?;
         // Before any training, so that the user's earlier judgements count.

@@ -22,7 +22,6 @@ pub mod rm;
 pub mod scorer;
 pub mod search;
 mod tasks;
-pub mod text;
 mod view;
 
 use std::sync::Arc;
@@ -30,6 +29,7 @@ use std::sync::Arc;
 use burn::optim::ModuleOptimizer;
 use burn::tensor::Device;
 
+use crate::data::text::{self, Sparse};
 use crate::error::LabError;
 use crate::lab::{ActionReport, Knob, KnobValue, Lab, LabConfig, StepReport};
 use crate::rng::Rng;
@@ -45,7 +45,6 @@ use reader::{READER_DIM, RERANK_DIM, reader_features, rerank_all};
 use rm::{AucReport, RuleModels};
 use scorer::{Fit, Scorer, adam, epoch_binary, epoch_pairs, train_in_place};
 use search::{Hit, SearchIndex};
-use text::Sparse;
 pub use view::SparrowView;
 
 /// Decline threshold on the uncalibrated confidence (P(paragraph) x reader confidence), used

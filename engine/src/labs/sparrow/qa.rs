@@ -6,7 +6,7 @@ use super::corpus::{Corpus, Paragraph, Question};
 use super::reader::{extractive_answer, is_yes_no, reader_features, rerank_all};
 use super::scorer::Scorer;
 use super::search::{Evidence, Hit, SearchIndex, evidence};
-use super::text::Sparse;
+use crate::data::text::Sparse;
 use crate::error::LabError;
 
 /// The two learned parts of the answerer.
@@ -119,7 +119,7 @@ impl Qa {
         k: usize,
         threshold: f32,
     ) -> Result<Answer, LabError> {
-        let query = super::text::content_words(question).join(" ");
+        let query = crate::data::text::content_words(question).join(" ");
         let hits = index.search(question, k)?;
         let r = self.read(corpus, question, &hits)?;
         let Some(pid) = r.paragraph else {

@@ -5,7 +5,7 @@
 
 use super::corpus::{Corpus, Paragraph};
 use super::search::Hit;
-use super::text::{Sparse, content_words, sentence_spans, tokens};
+use crate::data::text::{Sparse, content_words, sentence_spans, tokens};
 
 /// Hashed feature width of the reader.
 pub const READER_DIM: usize = 1 << 14;

@@ -7,10 +7,11 @@ use super::chat::{Scored, top_rules};
 use super::dialogue::Judgement;
 use super::feedback::{LIVE_PREF_EPOCHS, LIVE_RULE_EPOCHS, LIVE_RULE_LR, LIVE_STREAM, USER_WEIGHT};
 use super::generate::pref_features_of;
-use super::rm::{judge_features, roc_auc};
+use super::rm::judge_features;
 use super::scorer::{Fit, Scorer, adam, epoch_binary, epoch_pairs};
-use super::text::Sparse;
+use crate::data::text::Sparse;
 use crate::error::LabError;
+use crate::nn::roc_auc;
 
 /// Features of the authored judgements, computed once on the first live retrain.
 pub(super) struct Cache {

@@ -7,8 +7,9 @@ use burn::tensor::Device;
 
 use super::dialogue::{Judgement, Rule};
 use super::scorer::{Fit, Scorer, train_binary};
-use super::text::{Sparse, content_words, fnv1a, tokens};
+use crate::data::text::{Sparse, content_words, fnv1a, tokens};
 use crate::error::LabError;
+use crate::nn::roc_auc;
 use crate::rng::Rng;
 
 /// Hashed feature width of the rule models.
@@ -68,38 +69,6 @@ pub struct AucReport {
     pub pooled: [f64; 3],
     /// Per rule (NaN where a rule has only one class held out).
     pub per_rule: Vec<[f64; 3]>,
-}
-
-/// ROC AUC of scores against binary labels (ties count half); NaN without both classes.
-pub fn roc_auc(scores: &[f32], labels: &[bool]) -> f64 {
-    let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    // Average ranks over ties, then the Mann-Whitney statistic.
-    let mut ranks = vec![0.0f64; scores.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
-            j += 1;
-        }
-        let r = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &idx[i..=j] {
-            ranks[k] = r;
-        }
-        i = j + 1;
-    }
-    let n_pos = labels.iter().filter(|&&l| l).count() as f64;
-    let n_neg = labels.len() as f64 - n_pos;
-    if n_pos == 0.0 || n_neg == 0.0 {
-        return f64::NAN;
-    }
-    let sum_pos: f64 = ranks
-        .iter()
-        .zip(labels)
-        .filter(|(_, l)| **l)
-        .map(|(r, _)| r)
-        .sum();
-    (sum_pos - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
 }
 
 impl RuleModels {
@@ -240,17 +209,4 @@ pub fn subsample<'a>(
         out.extend(ids);
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn auc_basics() {
-        assert_eq!(roc_auc(&[0.1, 0.9], &[false, true]), 1.0);
-        assert_eq!(roc_auc(&[0.9, 0.1], &[false, true]), 0.0);
-        assert_eq!(roc_auc(&[0.5, 0.5], &[false, true]), 0.5);
-        assert!(roc_auc(&[0.5], &[true]).is_nan());
-    }
 }

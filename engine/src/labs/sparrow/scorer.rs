@@ -4,13 +4,13 @@
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::activation::{relu, softplus};
+use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::tensor::activation::softplus;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::text::Sparse;
+use crate::data::text::Sparse;
 use crate::error::LabError;
-use crate::nn::{init_linear, matrix, scalar, to_vec};
+use crate::nn::{Activation, Mlp, descend, init_linear, matrix, scalar, to_vec};
 use crate::rng::Rng;
 
 /// Rows per forward pass at inference (bounds memory: rows x dim floats).
@@ -19,8 +19,8 @@ const PREDICT_CHUNK: usize = 512;
 /// An MLP from `dim` hashed features to one logit.
 #[derive(Module, Debug)]
 pub struct Scorer {
-    /// Hidden layers then the output layer.
-    pub layers: Vec<Linear>,
+    /// ReLU hidden layers then the linear output layer.
+    pub mlp: Mlp,
 }
 
 /// How to train a [`Scorer`].
@@ -50,43 +50,37 @@ impl Scorer {
             weight: Param::from_tensor(Tensor::zeros([prev, 1], device)),
             bias: Some(Param::from_tensor(Tensor::zeros([1], device))),
         });
-        Scorer { layers }
+        Scorer {
+            mlp: Mlp::from_layers(layers, Activation::Relu),
+        }
     }
 
     /// Input width.
     pub fn dim(&self) -> usize {
-        self.layers[0].weight.dims()[0]
+        self.mlp.d_in()
     }
 
     /// Logits of each row of `x`, shape `[n]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<1> {
-        let last = self.layers.len() - 1;
-        let mut h = x;
-        for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(h);
-            if i < last {
-                h = relu(h);
-            }
-        }
-        h.flatten(0, 1)
+        self.mlp.forward(x).flatten(0, 1)
     }
 
     fn l2(&self) -> Tensor<1> {
         let mut total: Option<Tensor<1>> = None;
-        for l in &self.layers {
+        for l in &self.mlp.layers {
             let s = l.weight.val().square().sum();
             total = Some(match total {
                 Some(t) => t + s,
                 None => s,
             });
         }
-        total.unwrap_or_else(|| Tensor::zeros([1], &self.layers[0].weight.device()))
+        total.unwrap_or_else(|| Tensor::zeros([1], &self.mlp.layers[0].weight.device()))
     }
 
     /// Logits for `rows`, computed without autodiff.
     pub fn logits(&self, rows: &[&Sparse]) -> Result<Vec<f32>, LabError> {
         let model = self.valid();
-        let device = model.layers[0].weight.device();
+        let device = model.mlp.layers[0].weight.device();
         let dim = self.dim();
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(PREDICT_CHUNK) {
@@ -165,8 +159,7 @@ pub fn epoch_binary(
         let loss = data_loss.clone() + model.l2().mul_scalar(fit.l2);
         sum += scalar(data_loss.detach())? * batch.len() as f64;
         n += batch.len();
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = opt.step(fit.lr, model.clone(), grads);
+        model = descend(model, loss, opt, fit.lr);
     }
     Ok((model, sum / n.max(1) as f64))
 }
@@ -194,8 +187,7 @@ pub fn epoch_pairs(
         let loss = data_loss.clone() + model.l2().mul_scalar(fit.l2);
         sum += scalar(data_loss.detach())? * batch.len() as f64;
         n += batch.len();
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = opt.step(fit.lr, model.clone(), grads);
+        model = descend(model, loss, opt, fit.lr);
     }
     Ok((model, sum / n.max(1) as f64))
 }

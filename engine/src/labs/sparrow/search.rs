@@ -13,7 +13,7 @@ use tantivy::schema::{Field, IndexRecordOption, STORED, Schema, TEXT, Value};
 use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term, doc};
 
 use super::corpus::Paragraph;
-use super::text::{content_words, floor_boundary, sentence_spans};
+use crate::data::text::{content_words, floor_boundary, sentence_spans};
 use crate::error::LabError;
 
 /// Characters in a Search Result's evidence window.

@@ -17,7 +17,7 @@ impl SparrowLab {
                     PathBuf::from(dir)
                 };
                 let fp = text::fnv1a(
-                    format!("{}|{}", corpus::embedded_fingerprint(), ps.len()).as_bytes(),
+                    format!("{}|{}", corpus::embedded_fingerprint()?, ps.len()).as_bytes(),
                 );
                 SearchIndex::cached(&base.join(format!("sparrow-bm25-{fp:016x}")), ps)?
             }
