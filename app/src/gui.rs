@@ -219,8 +219,8 @@ impl TrainscopeApp {
         let run = self.run.as_ref()?;
         let mut p = run.preset.clone();
         let knobs = run.runner.read(|s| s.knobs.clone());
-        for k in knobs {
-            let v = match k.value {
+        for k in knobs.iter() {
+            let v = match k.value.clone() {
                 KnobValue::Bool(b) => toml::Value::Boolean(b),
                 KnobValue::Int(i) => toml::Value::Integer(i),
                 KnobValue::Float(f) => toml::Value::Float(f),
@@ -477,16 +477,14 @@ impl TrainscopeApp {
             ui.label("Pick a preset on the left.");
             return;
         };
-        let state = run.runner.read(|s| s.clone());
+        let state = run.runner.snapshot();
         let title = run.preset.title.clone();
         let lab = run.preset.lab.clone();
         let label_a = format!("A: {}", run.preset.name);
-        let race_b = self.race.as_ref().map(|r| {
-            (
-                r.runner.read(|s| s.clone()),
-                format!("B: {}", r.changes.join(", ")),
-            )
-        });
+        let race_b = self
+            .race
+            .as_ref()
+            .map(|r| (r.runner.snapshot(), format!("B: {}", r.changes.join(", "))));
         let settings = self.settings.plot.clone();
         ui.heading(title);
         if let Some((state_b, label_b)) = race_b {

@@ -227,6 +227,14 @@ pub trait Lab: Send + 'static {
     fn take_knob_metrics(&mut self) -> StepReport {
         StepReport::default()
     }
+    /// For a lab whose view is costly to build and changes less often than it steps (e.g. a
+    /// text view refreshed at each evaluation): a number that changes whenever [`Lab::view`]
+    /// would return something different. While it stays the same the runner keeps the view on
+    /// screen. `None` (the default) means unknown: the view is rebuilt after every step or
+    /// command that reached the lab.
+    fn view_version(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The object-safe face of a [`Lab`], used by the runner and the CLI.
@@ -247,6 +255,10 @@ pub trait DynLab: Send {
     fn artifacts(&self) -> Vec<(String, serde_json::Value)>;
     /// See [`Lab::take_knob_metrics`].
     fn take_knob_metrics(&mut self) -> StepReport;
+    /// See [`Lab::view_version`].
+    fn view_version(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl<L: Lab> DynLab for L {
@@ -278,5 +290,8 @@ impl<L: Lab> DynLab for L {
     }
     fn take_knob_metrics(&mut self) -> StepReport {
         Lab::take_knob_metrics(self)
+    }
+    fn view_version(&self) -> Option<u64> {
+        Lab::view_version(self)
     }
 }
