@@ -138,6 +138,14 @@ pub trait Lab: Send + 'static {
     fn artifacts(&self) -> Vec<(String, serde_json::Value)> {
         Vec::new()
     }
+    /// For a lab whose view is costly to build and changes less often than it steps (e.g. a
+    /// text view refreshed at each evaluation): a number that changes whenever [`Lab::view`]
+    /// would return something different. While it stays the same the runner keeps the view on
+    /// screen. `None` (the default) means unknown: the view is rebuilt after every step,
+    /// knob change or action that reached the lab.
+    fn view_version(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The object-safe face of a [`Lab`], used by the runner and the CLI.
@@ -163,6 +171,10 @@ pub trait DynLab: Send {
     fn results(&self) -> Results;
     /// See [`Lab::artifacts`].
     fn artifacts(&self) -> Vec<(String, serde_json::Value)>;
+    /// See [`Lab::view_version`].
+    fn view_version(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl<L: Lab> DynLab for L {
@@ -208,5 +220,8 @@ impl<L: Lab> DynLab for L {
     }
     fn artifacts(&self) -> Vec<(String, serde_json::Value)> {
         Lab::artifacts(self)
+    }
+    fn view_version(&self) -> Option<u64> {
+        Lab::view_version(self)
     }
 }

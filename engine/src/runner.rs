@@ -4,6 +4,24 @@
 //! lock that the worker holds only while publishing (at most ~30 times a second), so drawing never
 //! waits on training. A panic inside a lab becomes that run's error; a non-finite metric pauses
 //! the run and names the series and step.
+//!
+//! # What a frame costs
+//!
+//! The GUI snapshots the state every frame ([`Runner::snapshot`]) and the worker publishes up to
+//! ~30 times a second, so neither may copy what can be large: the metric history and the view.
+//!
+//! - **Views are rebuilt only when they may have changed.** A frame asks the lab for a new view
+//!   (and its knobs) only if the lab stepped or a command reached it (a knob, reset, finish)
+//!   since the last view was taken. Commands that do not reach the lab (play, pause, speed),
+//!   the publish on going idle and the frames of a throttled run between two steps keep the
+//!   previous view. A lab whose view is costly and changes less often than it steps also
+//!   reports a [`DynLab::view_version`]: when it equals the version of the view on screen, that
+//!   view is kept. The view is an `Arc`, so a snapshot shares it.
+//! - **The history is shared, not copied.** The worker appends to its own
+//!   `Arc<SeriesStore>` outside the lock and publishes it by cloning the `Arc`; appending to a
+//!   store the state (or a GUI snapshot) still shares copies only the touched series' chunk
+//!   lists and short tails, never the points (see [`crate::series`]). The lock is held only to
+//!   swap pointers and small fields, so a snapshot never waits on a long publish.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -12,7 +30,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::error::{LabError, panic_text};
-use crate::lab::{AnyView, DynLab, KnobSpec, KnobValue};
+use crate::lab::{AnyView, DynLab, KnobSpec, KnobValue, StepReport};
 use crate::results::Results;
 use crate::series::SeriesStore;
 
@@ -63,7 +81,8 @@ pub enum Command {
     Stop,
 }
 
-/// The newest published state of a run.
+/// The newest published state of a run. Cloning it is cheap: the history, the view and the
+/// knobs are shared `Arc`s.
 #[derive(Clone)]
 pub struct RunState {
     /// Where the run is.
@@ -72,14 +91,14 @@ pub struct RunState {
     pub step: u64,
     /// Recent stepping rate.
     pub steps_per_sec: f64,
-    /// Metric history.
-    pub series: SeriesStore,
+    /// Metric history, shared with the worker (copy-on-write there).
+    pub series: Arc<SeriesStore>,
     /// The lab's latest snapshot for drawing.
     pub view: Option<AnyView>,
     /// The lab's latest structured results (curves and tables).
     pub results: Option<Arc<Results>>,
     /// The lab's knobs and their current values.
-    pub knobs: Vec<KnobSpec>,
+    pub knobs: Arc<[KnobSpec]>,
     /// An error or notice for the user.
     pub message: Option<String>,
     /// The lab's planned run length.
@@ -96,10 +115,10 @@ impl Default for RunState {
             status: Status::Loading,
             step: 0,
             steps_per_sec: 0.0,
-            series: SeriesStore::new(),
+            series: Arc::new(SeriesStore::new()),
             view: None,
             results: None,
-            knobs: Vec::new(),
+            knobs: Arc::new([]),
             message: None,
             planned_steps: None,
             max_rate: None,
@@ -134,8 +153,9 @@ impl Runner {
             running: false,
             pending: 0,
             step: 0,
-            buffer: Vec::new(),
-            markers: Vec::new(),
+            series: Arc::new(SeriesStore::new()),
+            lab_touched: false,
+            view_version: None,
             status: Status::Loading,
             message: None,
             max_rate: None,
@@ -165,6 +185,12 @@ impl Runner {
     /// Reads the newest state under a brief lock.
     pub fn read<R>(&self, f: impl FnOnce(&RunState) -> R) -> R {
         f(&lock(&self.state))
+    }
+
+    /// A copy of the newest state, for drawing a frame from: a few `Arc` clones, whatever the
+    /// length of the history or the size of the view.
+    pub fn snapshot(&self) -> RunState {
+        self.read(RunState::clone)
     }
 
     /// Polls until `pred` holds or `timeout` passes; returns whether it held. For tests and
@@ -206,8 +232,12 @@ struct Worker {
     running: bool,
     pending: u64,
     step: u64,
-    buffer: Vec<(u64, String, f64)>,
-    markers: Vec<(u64, String)>,
+    /// The history; the published state shares it, so appends copy on write.
+    series: Arc<SeriesStore>,
+    /// Whether the lab stepped or a command reached it since its view was last taken.
+    lab_touched: bool,
+    /// The [`DynLab::view_version`] of the published view (`None`: unknown or none yet).
+    view_version: Option<u64>,
     status: Status,
     message: Option<String>,
     max_rate: Option<f64>,
@@ -272,6 +302,9 @@ impl Worker {
         }
         let made = catch_unwind(AssertUnwindSafe(|| (self.factory)()));
         self.lab = None;
+        // A new lab: its first view is taken whatever version it reports.
+        self.lab_touched = true;
+        self.view_version = None;
         match made {
             Ok(Ok(lab)) => {
                 self.lab = Some(lab);
@@ -321,19 +354,22 @@ impl Worker {
                 self.running = false;
                 self.pending = 0;
                 self.step = 0;
-                self.buffer.clear();
-                self.markers.clear();
                 self.message = None;
                 self.auto_finished = false;
-                if let Ok(mut s) = self.state.lock() {
-                    s.series.clear();
-                }
+                // A fresh store: GUI snapshots of the old history stay valid while they live.
+                let capacity = self.series.capacity();
+                self.series = Arc::new(SeriesStore::with_capacity(capacity));
                 self.build(false);
             }
             Command::SetKnob(name, value) => {
                 if let Some(lab) = self.lab.as_mut() {
+                    // Even a refused change may have touched the lab's state.
+                    self.lab_touched = true;
                     match lab.set_knob(&name, value.clone()) {
-                        Ok(()) => self.markers.push((self.step, format!("{name} = {value}"))),
+                        Ok(()) => {
+                            let series = Arc::make_mut(&mut self.series);
+                            series.mark(self.step, format!("{name} = {value}"));
+                        }
                         Err(e) => self.message = Some(e.to_string()),
                     }
                 }
@@ -351,21 +387,16 @@ impl Worker {
         let Some(lab) = self.lab.as_mut() else {
             return;
         };
+        self.lab_touched = true;
         match catch_unwind(AssertUnwindSafe(|| lab.act(&action))) {
             Ok(Ok(report)) => {
                 let what = action
                     .get("action")
                     .and_then(|a| a.as_str())
                     .unwrap_or("action");
-                self.markers.push((self.step, what.to_string()));
-                let step = self.step;
-                self.buffer.extend(
-                    report
-                        .metrics
-                        .metrics
-                        .into_iter()
-                        .map(|(n, v)| (step, n, v)),
-                );
+                let series = Arc::make_mut(&mut self.series);
+                series.mark(self.step, what.to_string());
+                record(series, self.step, report.metrics);
                 self.message = (!report.message.is_empty()).then_some(report.message);
             }
             Ok(Err(e)) => self.message = Some(e.to_string()),
@@ -384,11 +415,10 @@ impl Worker {
         let Some(lab) = self.lab.as_mut() else {
             return;
         };
+        self.lab_touched = true;
         match catch_unwind(AssertUnwindSafe(|| lab.finish())) {
             Ok(Ok(report)) => {
-                let step = self.step;
-                self.buffer
-                    .extend(report.metrics.into_iter().map(|(n, v)| (step, n, v)));
+                record(Arc::make_mut(&mut self.series), self.step, report);
                 self.status = Status::Finished;
             }
             Ok(Err(e)) => self.fail(format!("final evaluation failed: {e}")),
@@ -408,13 +438,13 @@ impl Worker {
             return;
         };
         self.last_step_at = Instant::now();
+        self.lab_touched = true;
         match catch_unwind(AssertUnwindSafe(|| lab.step())) {
             Ok(Ok(report)) => {
                 self.step += 1;
                 let step = self.step;
                 let bad = report.first_non_finite().map(str::to_string);
-                self.buffer
-                    .extend(report.metrics.into_iter().map(|(n, v)| (step, n, v)));
+                record(Arc::make_mut(&mut self.series), step, report);
                 if let Some(series) = bad {
                     self.pause();
                     self.message = Some(format!(
@@ -469,37 +499,80 @@ impl Worker {
         }
         self.last_publish = now;
         self.steps_at_publish = self.step;
-        let view = self.lab.as_ref().map(|l| l.view());
-        let results = self.lab.as_ref().map(|l| Arc::new(l.results()));
-        let knobs = self.lab.as_ref().map(|l| l.knobs());
+        let (view, knobs, results) = self.take_view();
         let planned = self.lab.as_ref().and_then(|l| l.planned_steps());
-        {
+        let knobs: Option<Arc<[KnobSpec]>> = knobs.map(Into::into);
+        // Only pointers change hands under the lock; what they replace is dropped after it, as
+        // freeing a large view or history can take a while.
+        let replaced = {
             let mut s = lock(&self.state);
-            for (step, name, value) in self.buffer.drain(..) {
-                s.series.push(&name, step as f64, value);
-            }
-            for (step, label) in self.markers.drain(..) {
-                s.series.mark(step, label);
-            }
+            let old_series = std::mem::replace(&mut s.series, self.series.clone());
+            let old_view = match view {
+                Some(v) => s.view.replace(v),
+                None => None,
+            };
+            let old_knobs = knobs.map(|k| std::mem::replace(&mut s.knobs, k));
+            let old_results = match results {
+                Some(r) => s.results.replace(r),
+                None => None,
+            };
             s.status = self.status;
             s.step = self.step;
             s.steps_per_sec = self.rate;
-            if view.is_some() {
-                s.view = view;
-            }
-            if results.is_some() {
-                s.results = results;
-            }
-            if let Some(k) = knobs {
-                s.knobs = k;
-            }
             s.planned_steps = planned;
             s.message = self.message.clone();
             s.max_rate = self.max_rate;
             s.frame += 1;
-        }
+            (old_series, old_view, old_knobs, old_results)
+        };
+        drop(replaced);
         if let Some(w) = &self.waker {
             w();
         }
+    }
+
+    /// The lab's view, knobs and results for this frame, or `None` for each that is still on
+    /// screen (see the module docs for the rule; results follow the view). A panic while taking
+    /// them fails the run like a panic in a step.
+    fn take_view(&mut self) -> Taken {
+        if !std::mem::take(&mut self.lab_touched) {
+            return (None, None, None);
+        }
+        let Some(lab) = self.lab.as_ref() else {
+            return (None, None, None);
+        };
+        let last = self.view_version;
+        let taken = catch_unwind(AssertUnwindSafe(|| {
+            let version = lab.view_version();
+            let fresh = version.is_none() || version != last;
+            let view = fresh.then(|| lab.view());
+            let results = fresh.then(|| Arc::new(lab.results()));
+            (version, view, lab.knobs(), results)
+        }));
+        match taken {
+            Ok((version, view, knobs, results)) => {
+                self.view_version = version;
+                (view, Some(knobs), results)
+            }
+            Err(p) => {
+                self.lab = None;
+                self.fail(format!(
+                    "the lab panicked while drawing its view at step {}: {}",
+                    self.step,
+                    panic_text(&*p)
+                ));
+                (None, None, None)
+            }
+        }
+    }
+}
+
+/// A frame's fresh view, knobs and results (each `None` when unchanged).
+type Taken = (Option<AnyView>, Option<Vec<KnobSpec>>, Option<Arc<Results>>);
+
+/// Appends a report's metrics to the history at `step`.
+fn record(series: &mut SeriesStore, step: u64, report: StepReport) {
+    for (name, value) in report.metrics {
+        series.push(&name, step as f64, value);
     }
 }

@@ -1,19 +1,38 @@
-//! Bounded metric history with decimation for plotting.
+//! Bounded metric history with decimation for plotting, cheap to share between threads.
 //!
 //! A long run can produce millions of points per series; the UI needs a few thousand. Each
 //! [`Series`] keeps at most `capacity` points: when full it merges neighbouring pairs (averaging
 //! step and value) and from then on averages incoming points in buckets twice as large. Memory
 //! stays bounded, the curve keeps its shape, and the exact latest value is kept apart.
+//!
+//! The runner hands the history to the GUI on every frame and the GUI snapshots it on every
+//! frame, so a copy must not cost the history. Stored points therefore live in sealed chunks of
+//! [`CHUNK`] points behind `Arc`s (in a list that is itself behind an `Arc`) plus one short open
+//! tail, each series sits behind an `Arc` in its [`SeriesStore`], and so do the store's name
+//! table and markers. Cloning a store copies a pointer per series; a writer that finds a part
+//! shared copies only that part (`Arc::make_mut`): the store's list of series and, for each
+//! series it appends to, that series' tail (at most `CHUNK` points) and, once per `CHUNK`
+//! stored points, its list of chunk pointers. Sealed chunks are never written again; halving
+//! builds new ones.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Default number of points kept per series.
 pub const DEFAULT_CAPACITY: usize = 2048;
 
+/// Stored points per shared chunk: large enough that a long series is a short list of chunks,
+/// small enough that copying the open tail on a shared write is cheap.
+pub const CHUNK: usize = 256;
+
 /// One metric's bounded history.
 #[derive(Debug, Clone)]
 pub struct Series {
-    points: Vec<[f64; 2]>,
+    /// Full chunks of exactly [`CHUNK`] stored points, oldest first. The list is shared too, so
+    /// that cloning a long series does not touch one counter per chunk.
+    sealed: Arc<Vec<Arc<[[f64; 2]]>>>,
+    /// Stored points after the sealed chunks (fewer than [`CHUNK`]).
+    tail: Vec<[f64; 2]>,
     capacity: usize,
     /// How many raw points each stored point now averages.
     stride: usize,
@@ -27,7 +46,8 @@ impl Series {
     /// An empty series keeping at most `capacity` points (at least 4).
     pub fn new(capacity: usize) -> Self {
         Series {
-            points: Vec::new(),
+            sealed: Arc::default(),
+            tail: Vec::new(),
             capacity: capacity.max(4),
             stride: 1,
             bucket_sum: [0.0; 2],
@@ -48,35 +68,47 @@ impl Series {
             return;
         }
         let n = self.bucket_len as f64;
-        self.points
-            .push([self.bucket_sum[0] / n, self.bucket_sum[1] / n]);
+        self.store([self.bucket_sum[0] / n, self.bucket_sum[1] / n]);
         self.bucket_sum = [0.0; 2];
         self.bucket_len = 0;
-        if self.points.len() >= self.capacity {
+        if self.stored_len() >= self.capacity {
             self.halve();
         }
     }
 
+    /// Appends a stored point, sealing the tail when it is full.
+    fn store(&mut self, point: [f64; 2]) {
+        self.tail.push(point);
+        if self.tail.len() >= CHUNK {
+            let full = std::mem::replace(&mut self.tail, Vec::with_capacity(CHUNK));
+            Arc::make_mut(&mut self.sealed).push(full.into());
+        }
+    }
+
+    /// The stored points, oldest first, without the partial bucket.
+    fn stored(&self) -> impl Iterator<Item = &[f64; 2]> {
+        self.sealed.iter().flat_map(|c| c.iter()).chain(&self.tail)
+    }
+
     fn halve(&mut self) {
-        let merged: Vec<[f64; 2]> = self
-            .points
-            .chunks(2)
-            .map(|c| {
-                let n = c.len() as f64;
-                [
-                    c.iter().map(|p| p[0]).sum::<f64>() / n,
-                    c.iter().map(|p| p[1]).sum::<f64>() / n,
-                ]
-            })
-            .collect();
-        self.points = merged;
+        let all: Vec<[f64; 2]> = self.stored().copied().collect();
+        self.sealed = Arc::default();
+        self.tail.clear();
+        for c in all.chunks(2) {
+            let n = c.len() as f64;
+            self.store([
+                c.iter().map(|p| p[0]).sum::<f64>() / n,
+                c.iter().map(|p| p[1]).sum::<f64>() / n,
+            ]);
+        }
         self.stride *= 2;
     }
 
     /// The stored (possibly averaged) points, oldest first, plus the exact latest point if it
     /// is still waiting in a partial bucket.
     pub fn points(&self) -> Vec<[f64; 2]> {
-        let mut out = self.points.clone();
+        let mut out = Vec::with_capacity(self.stored_len() + 1);
+        out.extend(self.stored());
         if self.bucket_len > 0
             && let Some(last) = self.last
         {
@@ -97,7 +129,7 @@ impl Series {
 
     /// Number of points held in memory.
     pub fn stored_len(&self) -> usize {
-        self.points.len()
+        self.sealed.len() * CHUNK + self.tail.len()
     }
 }
 
@@ -126,13 +158,20 @@ pub struct Marker {
     pub label: String,
 }
 
-/// All series of one run, in first-seen order, plus knob-change markers.
+/// Series names in first-seen order and where each one sits; shared until a series is added.
+#[derive(Debug, Clone, Default)]
+struct Names {
+    order: Vec<String>,
+    index: HashMap<String, usize>,
+}
+
+/// All series of one run, in first-seen order, plus knob-change markers. Clones share the
+/// history (see the module docs), so a clone per frame is cheap.
 #[derive(Debug, Clone, Default)]
 pub struct SeriesStore {
-    names: Vec<String>,
-    index: HashMap<String, usize>,
-    series: Vec<Series>,
-    markers: Vec<Marker>,
+    names: Arc<Names>,
+    series: Vec<Arc<Series>>,
+    markers: Arc<Vec<Marker>>,
     capacity: usize,
 }
 
@@ -152,42 +191,50 @@ impl SeriesStore {
 
     /// Appends a point to the named series, creating it if needed.
     pub fn push(&mut self, name: &str, step: f64, value: f64) {
-        let idx = match self.index.get(name) {
+        let idx = match self.names.index.get(name) {
             Some(&i) => i,
             None => {
-                let cap = if self.capacity == 0 {
-                    DEFAULT_CAPACITY
-                } else {
-                    self.capacity
-                };
-                self.names.push(name.to_string());
-                self.series.push(Series::new(cap));
-                self.index.insert(name.to_string(), self.series.len() - 1);
-                self.series.len() - 1
+                let cap = self.capacity();
+                let idx = self.series.len();
+                let names = Arc::make_mut(&mut self.names);
+                names.order.push(name.to_string());
+                names.index.insert(name.to_string(), idx);
+                self.series.push(Arc::new(Series::new(cap)));
+                idx
             }
         };
-        self.series[idx].push(step, value);
+        Arc::make_mut(&mut self.series[idx]).push(step, value);
     }
 
     /// Records a knob-change marker (at most 1000 are kept; the oldest go first).
     pub fn mark(&mut self, step: u64, label: impl Into<String>) {
-        if self.markers.len() >= 1000 {
-            self.markers.remove(0);
+        let markers = Arc::make_mut(&mut self.markers);
+        if markers.len() >= 1000 {
+            markers.remove(0);
         }
-        self.markers.push(Marker {
+        markers.push(Marker {
             step,
             label: label.into(),
         });
     }
 
+    /// The most points kept per series.
+    pub fn capacity(&self) -> usize {
+        if self.capacity == 0 {
+            DEFAULT_CAPACITY
+        } else {
+            self.capacity
+        }
+    }
+
     /// Series names in first-seen order.
     pub fn names(&self) -> &[String] {
-        &self.names
+        &self.names.order
     }
 
     /// The named series.
     pub fn get(&self, name: &str) -> Option<&Series> {
-        self.index.get(name).map(|&i| &self.series[i])
+        self.names.index.get(name).map(|&i| &*self.series[i])
     }
 
     /// Knob-change markers, oldest first.
@@ -198,13 +245,14 @@ impl SeriesStore {
     /// The latest value of every series, in first-seen order.
     pub fn last_values(&self) -> Vec<(String, f64)> {
         self.names
+            .order
             .iter()
             .zip(&self.series)
             .filter_map(|(n, s)| s.last().map(|p| (n.clone(), p[1])))
             .collect()
     }
 
-    /// Forgets everything (used on reset).
+    /// Forgets everything (used on reset); clones taken before keep what they had.
     pub fn clear(&mut self) {
         let capacity = self.capacity;
         *self = SeriesStore::with_capacity(capacity);
@@ -231,6 +279,83 @@ mod tests {
         let pts = s.points();
         assert!(pts.first().is_some_and(|p| p[0] < 2000.0));
         assert!(pts.last().is_some_and(|p| p[0] > 98_000.0));
+    }
+
+    /// The flat (unchunked) decimation the chunked series must reproduce exactly.
+    fn reference(capacity: usize, n: usize) -> Vec<[f64; 2]> {
+        let (mut pts, mut stride, mut sum, mut len) = (Vec::new(), 1, [0.0; 2], 0);
+        let mut last = None;
+        for i in 0..n {
+            let p = [i as f64, (i as f64 * 0.37).sin()];
+            last = Some(p);
+            sum = [sum[0] + p[0], sum[1] + p[1]];
+            len += 1;
+            if len < stride {
+                continue;
+            }
+            pts.push([sum[0] / len as f64, sum[1] / len as f64]);
+            (sum, len) = ([0.0; 2], 0);
+            if pts.len() >= capacity {
+                pts = pts
+                    .chunks(2)
+                    .map(|c: &[[f64; 2]]| {
+                        let k = c.len() as f64;
+                        [
+                            c.iter().map(|p| p[0]).sum::<f64>() / k,
+                            c.iter().map(|p| p[1]).sum::<f64>() / k,
+                        ]
+                    })
+                    .collect();
+                stride *= 2;
+            }
+        }
+        if len > 0
+            && let Some(l) = last
+        {
+            pts.push(l);
+        }
+        pts
+    }
+
+    #[test]
+    fn chunked_series_matches_flat_decimation() {
+        for capacity in [4, 64, CHUNK, CHUNK + 3, 3 * CHUNK, DEFAULT_CAPACITY] {
+            let mut s = Series::new(capacity);
+            let mut pushed = 0;
+            for n in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 5 * CHUNK, 40 * CHUNK + 7] {
+                while pushed < n {
+                    s.push(pushed as f64, (pushed as f64 * 0.37).sin());
+                    pushed += 1;
+                }
+                assert_eq!(
+                    s.points(),
+                    reference(capacity, n),
+                    "capacity {capacity}, n {n}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn clones_share_history_and_keep_their_own_view() {
+        let mut a = SeriesStore::new();
+        for i in 0..3 * CHUNK {
+            a.push("loss", i as f64, 1.0);
+        }
+        a.mark(1, "lr = 0.1");
+        let b = a.clone();
+        // Sealed chunks are shared, not copied.
+        assert!(Arc::ptr_eq(&a.series[0].sealed[0], &b.series[0].sealed[0]));
+        a.push("loss", 1e6, 2.0);
+        a.push("acc", 0.0, 0.5);
+        a.mark(2, "lr = 0.2");
+        assert_eq!(b.get("loss").map(Series::count), Some(3 * CHUNK as u64));
+        assert_eq!(b.get("loss").and_then(Series::last), Some([767.0, 1.0]));
+        assert!(b.get("acc").is_none() && b.names().len() == 1 && b.markers().len() == 1);
+        assert_eq!(a.get("loss").and_then(Series::last), Some([1e6, 2.0]));
+        assert_eq!(a.names().len(), 2);
+        a.clear();
+        assert!(a.names().is_empty() && b.get("loss").is_some());
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! A tiny deterministic lab for exercising the runner and the panels' run bar without loading
 //! data or touching burn's kernels. It is not listed among the product's labs.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +25,9 @@ pub struct ToyConfig {
     pub nan_at: u64,
     /// Planned run length.
     pub planned: u64,
+    /// Refresh the view only every this many steps and say so through
+    /// [`Lab::view_version`] (0 = every step, version unknown).
+    pub view_every: u64,
 }
 
 impl Default for ToyConfig {
@@ -32,6 +38,7 @@ impl Default for ToyConfig {
             panic_at: 0,
             nan_at: 0,
             planned: 0,
+            view_every: 0,
         }
     }
 }
@@ -42,6 +49,18 @@ pub struct ToyLab {
     x: f64,
     step: u64,
     rng: Rng,
+    /// The view as of the last refresh (used when `view_every` > 0).
+    shown: (u64, f64),
+    views: Arc<AtomicU64>,
+}
+
+impl ToyLab {
+    /// Counts every [`Lab::view`] call into `counter`, so tests can see how often the runner
+    /// rebuilds the view.
+    pub fn count_views(mut self, counter: Arc<AtomicU64>) -> Self {
+        self.views = counter;
+        self
+    }
 }
 
 /// What a user can ask of [`ToyLab`].
@@ -76,6 +95,8 @@ impl Lab for ToyLab {
             cfg,
             x: 0.0,
             step: 0,
+            shown: (0, 0.0),
+            views: Arc::default(),
         })
     }
 
@@ -92,11 +113,15 @@ impl Lab for ToyLab {
             (self.x - 3.0).powi(2)
         };
         r.push("loss", loss);
+        if self.cfg.view_every == 0 || self.step.is_multiple_of(self.cfg.view_every) {
+            self.shown = (self.step, self.x);
+        }
         Ok(r)
     }
 
     fn view(&self) -> (u64, f64) {
-        (self.step, self.x)
+        self.views.fetch_add(1, Ordering::Relaxed);
+        self.shown
     }
 
     fn config(&self) -> &ToyConfig {
@@ -139,6 +164,10 @@ impl Lab for ToyLab {
         let mut r = StepReport::default();
         r.push("final", self.x);
         Ok(r)
+    }
+
+    fn view_version(&self) -> Option<u64> {
+        (self.cfg.view_every > 0).then(|| self.step / self.cfg.view_every)
     }
 }
 

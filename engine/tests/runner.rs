@@ -1,9 +1,11 @@
 //! The runner's commands, driven on the toy lab.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use trainscope_engine::testing::{ToyConfig, ToyLab};
-use trainscope_engine::{Command, Device, DynLab, KnobValue, Lab, Runner, Status};
+use trainscope_engine::{Command, Device, DynLab, KnobValue, Lab, RunState, Runner, Status};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -14,6 +16,20 @@ fn toy(cfg: ToyConfig) -> Runner {
         }),
         None,
     )
+}
+
+/// A toy run whose `view()` calls are counted.
+fn counted_toy(cfg: ToyConfig) -> (Runner, Arc<AtomicU64>) {
+    let views = Arc::new(AtomicU64::new(0));
+    let counter = views.clone();
+    let r = Runner::spawn(
+        Box::new(move || {
+            let lab = ToyLab::new(cfg.clone(), &Device::default())?.count_views(counter.clone());
+            Ok(Box::new(lab) as Box<dyn DynLab>)
+        }),
+        None,
+    );
+    (r, views)
 }
 
 #[test]
@@ -125,5 +141,77 @@ fn a_full_run_finishes_with_its_final_evaluation() {
     assert!(r.wait_until(WAIT, |s| s.status == Status::Finished));
     assert_eq!(r.read(|s| s.step), 20);
     assert!(r.read(|s| s.series.get("final").is_some()));
+    r.stop_and_join();
+}
+
+#[test]
+fn the_view_is_rebuilt_only_when_the_lab_changed() {
+    let (r, views) = counted_toy(ToyConfig::default());
+    assert!(r.wait_until(WAIT, |s| s.status == Status::Paused && s.view.is_some()));
+    let built = views.load(Ordering::Relaxed);
+    assert_eq!(built, 1, "one view of the new lab");
+
+    // Commands that never reach the lab publish frames but no new view.
+    let frame = r.read(|s| s.frame);
+    for _ in 0..20 {
+        r.send(Command::SetSpeed(None));
+        r.send(Command::Pause);
+    }
+    r.send(Command::SetSpeed(Some(1000.0)));
+    assert!(r.wait_until(WAIT, |s| s.max_rate == Some(1000.0)));
+    assert!(r.read(|s| s.frame) > frame + 20);
+    assert_eq!(views.load(Ordering::Relaxed), built);
+
+    // Steps do bring a new view: at least one per burst, at most one per step.
+    r.send(Command::Step(3));
+    assert!(r.wait_until(WAIT, |s| s.step == 3 && s.status == Status::Paused));
+    let after_steps = views.load(Ordering::Relaxed);
+    assert!(
+        (built + 1..=built + 3).contains(&after_steps),
+        "{after_steps}"
+    );
+    let view = r.read(|s| s.view.clone()).expect("a view");
+    assert_eq!(view.downcast_ref::<(u64, f64)>().map(|v| v.0), Some(3));
+
+    // A knob reaches the lab: exactly one new view, published with the new knob value.
+    r.send(Command::SetKnob("lr".into(), KnobValue::Float(0.3)));
+    assert!(r.wait_until(WAIT, |s| s.knobs[0].value == KnobValue::Float(0.3)));
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(views.load(Ordering::Relaxed), after_steps + 1);
+    r.stop_and_join();
+}
+
+#[test]
+fn a_lab_that_reports_an_unchanged_view_version_keeps_its_view() {
+    let (r, views) = counted_toy(ToyConfig {
+        view_every: 10,
+        ..Default::default()
+    });
+    assert!(r.wait_until(WAIT, |s| s.status == Status::Paused && s.view.is_some()));
+    r.send(Command::Step(25));
+    assert!(r.wait_until(WAIT, |s| s.step == 25 && s.status == Status::Paused));
+    let shown = |s: &RunState| {
+        s.view
+            .as_ref()
+            .and_then(|v| v.downcast_ref::<(u64, f64)>().map(|v| v.0))
+    };
+    assert_eq!(r.read(shown), Some(20), "the view as of the last refresh");
+    // Versions 0, 1 and 2 exist by step 25: at most one view each.
+    let built = views.load(Ordering::Relaxed);
+    assert!((2..=3).contains(&built), "{built}");
+
+    // Steps 26..29 keep version 2: the view is not asked for again.
+    r.send(Command::Step(4));
+    assert!(r.wait_until(WAIT, |s| s.step == 29 && s.status == Status::Paused));
+    assert_eq!(views.load(Ordering::Relaxed), built);
+    r.send(Command::Step(1));
+    assert!(r.wait_until(WAIT, |s| s.step == 30 && s.status == Status::Paused));
+    assert!(r.wait_until(WAIT, |s| shown(s) == Some(30)));
+    assert_eq!(views.load(Ordering::Relaxed), built + 1);
+
+    // A reset builds a new lab, whose first view is always taken.
+    r.send(Command::Reset);
+    assert!(r.wait_until(WAIT, |s| s.step == 0 && s.status == Status::Paused));
+    assert!(r.wait_until(WAIT, |s| shown(s) == Some(0)));
     r.stop_and_join();
 }

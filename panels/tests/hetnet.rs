@@ -31,7 +31,7 @@ fn state() -> RunState {
         status: Status::Paused,
         step: 45,
         view: Some(Arc::new(lab.view())),
-        series,
+        series: series.into(),
         ..RunState::default()
     }
 }

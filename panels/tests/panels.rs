@@ -67,7 +67,7 @@ fn canned_ff_state() -> RunState {
         status: Status::Paused,
         step: 1200,
         view: Some(Arc::new(view)),
-        series,
+        series: series.into(),
         ..RunState::default()
     }
 }
@@ -261,7 +261,7 @@ fn canned_glom_state() -> RunState {
         status: Status::Paused,
         step: 1500,
         view: Some(Arc::new(view)),
-        series,
+        series: series.into(),
         ..RunState::default()
     }
 }
@@ -352,7 +352,7 @@ fn tiny_sparrow_state_asking(question: Option<&str>) -> RunState {
         status: Status::Paused,
         step: steps,
         view: Some(Arc::new(Lab::view(&lab))),
-        series: SeriesStore::default(),
+        series: Default::default(),
         ..RunState::default()
     }
 }

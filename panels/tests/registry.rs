@@ -36,7 +36,7 @@ fn every_lab_has_a_panel_that_draws_a_tiny_run() {
             status: Status::Paused,
             step: 3,
             view: Some(lab.view()),
-            series,
+            series: series.into(),
             ..RunState::default()
         };
         let settings = PlotSettings::default();
