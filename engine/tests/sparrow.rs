@@ -261,17 +261,7 @@ fn tiny_run_is_deterministic_and_reports_the_summary_metrics() {
     assert_eq!(view.asked.len(), 1);
     assert_eq!(view.asked[0].candidates.len(), 8);
     assert_eq!(a, b, "same seed, same metrics");
-    for key in [
-        "coverage",
-        "sp_rate",
-        "violation_rate_rerank",
-        "violation_rate_base",
-        "auc_rule_conditional",
-        "auc_general",
-    ] {
-        let v = a.iter().rev().find(|(n, _)| n == key).map(|(_, v)| *v);
-        assert!(v.is_some_and(f64::is_finite), "{key}: {v:?}");
-    }
+    // The headline metrics themselves are checked for every lab by tests/labs.rs.
     assert!(!view.samples.is_empty());
     assert_eq!(view.rules.len(), 23);
 }
