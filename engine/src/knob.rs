@@ -24,9 +24,6 @@ pub enum KnobValue {
     Float(f64),
     /// One of a fixed set of choices.
     Choice(String),
-    /// Free text (a [`KnobKind::Text`] key; a bare string deserialises as `Choice` and is
-    /// converted by [`KnobSpec::validate`]).
-    Text(String),
 }
 
 impl KnobValue {
@@ -45,7 +42,7 @@ impl KnobValue {
             KnobValue::Bool(b) => toml::Value::Boolean(*b),
             KnobValue::Int(i) => toml::Value::Integer(*i),
             KnobValue::Float(x) => toml::Value::Float(*x),
-            KnobValue::Choice(s) | KnobValue::Text(s) => toml::Value::String(s.clone()),
+            KnobValue::Choice(s) => toml::Value::String(s.clone()),
         }
     }
 
@@ -57,7 +54,6 @@ impl KnobValue {
             (KnobKind::Int { .. }, toml::Value::Integer(i)) => Some(KnobValue::Int(*i)),
             (KnobKind::Bool, toml::Value::Boolean(b)) => Some(KnobValue::Bool(*b)),
             (KnobKind::Choice(_), toml::Value::String(s)) => Some(KnobValue::Choice(s.clone())),
-            (KnobKind::Text { .. }, toml::Value::String(s)) => Some(KnobValue::Text(s.clone())),
             _ => None,
         }
     }
@@ -69,7 +65,7 @@ impl std::fmt::Display for KnobValue {
             KnobValue::Bool(b) => write!(f, "{b}"),
             KnobValue::Int(i) => write!(f, "{i}"),
             KnobValue::Float(x) => write!(f, "{x:.4}"),
-            KnobValue::Choice(s) | KnobValue::Text(s) => write!(f, "{s}"),
+            KnobValue::Choice(s) => write!(f, "{s}"),
         }
     }
 }
@@ -97,11 +93,6 @@ pub enum KnobKind {
     Bool,
     /// One of these choices, spelled as the config (serde) spells them.
     Choice(&'static [&'static str]),
-    /// Free text of at most `max_len` characters.
-    Text {
-        /// Longest accepted text, in characters.
-        max_len: usize,
-    },
 }
 
 impl KnobKind {
@@ -125,18 +116,11 @@ impl KnobKind {
                 Ok(KnobValue::Int(i))
             }
             (KnobKind::Bool, KnobValue::Bool(b)) => Ok(KnobValue::Bool(b)),
-            (KnobKind::Choice(options), KnobValue::Choice(s) | KnobValue::Text(s)) => {
+            (KnobKind::Choice(options), KnobValue::Choice(s)) => {
                 if options.contains(&s.as_str()) {
                     Ok(KnobValue::Choice(s))
                 } else {
                     Err(format!("`{s}` is not one of {}", options.join(", ")))
-                }
-            }
-            (KnobKind::Text { max_len }, KnobValue::Text(s) | KnobValue::Choice(s)) => {
-                if s.chars().count() > *max_len {
-                    Err(format!("text longer than {max_len} characters"))
-                } else {
-                    Ok(KnobValue::Text(s))
                 }
             }
             (kind, v) => Err(format!("value {v} does not fit a {kind:?} setting")),
@@ -340,7 +324,7 @@ mod tests {
             .to_string();
         assert!(e.contains("outside [0.00001, 1]"), "{e}");
         // A value of the wrong type fails deserialisation, naming the knob.
-        let e = with_key(&cfg, "layers", &KnobValue::Text("x".into())).expect_err("type");
+        let e = with_key(&cfg, "layers", &KnobValue::Choice("x".into())).expect_err("type");
         assert!(e.to_string().starts_with("knob `layers`"), "{e}");
     }
 

@@ -364,26 +364,6 @@ pub fn knob_editor(
                         .response
                         .labelled_by(label);
                 }
-                (KnobKind::Text { max_len }, _) => {
-                    // The draft lives in egui's memory until the user presses Enter or Send.
-                    let id = ui.make_persistent_id(("knob-text", &k.name));
-                    let mut draft: String = ui.data(|d| d.get_temp(id)).unwrap_or_default();
-                    ui.horizontal(|ui| {
-                        let r = ui
-                            .add(
-                                egui::TextEdit::singleline(&mut draft)
-                                    .char_limit(*max_len)
-                                    .desired_width(150.0),
-                            )
-                            .labelled_by(label);
-                        let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                        if (ui.button("Send").clicked() || enter) && !draft.trim().is_empty() {
-                            out = Some((k.name.clone(), KnobValue::Text(draft.trim().to_string())));
-                            draft.clear();
-                        }
-                    });
-                    ui.data_mut(|d| d.insert_temp(id, draft));
-                }
                 (_, v) => {
                     ui.label(v.to_string());
                 }

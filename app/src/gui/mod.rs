@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, anyhow};
-use trainscope_engine::{Backend, BackendChoice, Command, DynLab, KnobValue, Preset, Runner};
+use trainscope_engine::{Backend, BackendChoice, Command, DynLab, Preset, Runner};
 
 pub use racing::Race;
 use racing::RaceTab;
@@ -135,14 +135,8 @@ impl TrainscopeApp {
         let mut p = run.preset.clone();
         let knobs = run.runner.read(|s| s.knobs.clone());
         for k in knobs.iter() {
-            let v = match k.value.clone() {
-                KnobValue::Bool(b) => toml::Value::Boolean(b),
-                KnobValue::Int(i) => toml::Value::Integer(i),
-                KnobValue::Float(f) => toml::Value::Float(f),
-                KnobValue::Choice(c) | KnobValue::Text(c) => toml::Value::String(c),
-            };
-            // A knob the config does not know (none today) is simply not saved.
-            let _ = p.set_value(&k.name, v);
+            // Every knob is a config key, so its value saves as that key.
+            let _ = p.set_value(&k.name, k.value.to_toml());
         }
         Some(p)
     }

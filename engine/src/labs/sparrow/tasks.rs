@@ -60,9 +60,8 @@ impl SparrowLab {
         if self.rerank_xy.0.is_empty() {
             self.rerank_xy = self.rerank_data();
         }
-        let (x, y) = &self.rerank_xy;
-        let xr: Vec<&Sparse> = x.iter().collect();
         // Gold hits are rare (at most 1 in k): weight them up to balance the classes.
+        let y = &self.rerank_xy.1;
         let pos = y.iter().filter(|&&v| v > 0.5).count().max(1) as f32;
         let w_pos = (y.len() as f32 - pos) / pos;
         let w: Vec<f32> = y
@@ -70,18 +69,15 @@ impl SparrowLab {
             .map(|&v| if v > 0.5 { w_pos } else { 1.0 })
             .collect();
         let fit = self.fit(1);
-        let loss = train_in_place(&mut self.qa.reranker, &self.device, |m| {
-            epoch_binary(
-                m,
-                &mut self.rerank_opt,
-                &xr,
-                y,
-                &w,
-                fit,
-                &mut self.rng_train,
-                &self.device,
-            )
-        })?;
+        let loss = binary_epoch(
+            &mut self.qa.reranker,
+            &mut self.rerank_opt,
+            &self.rerank_xy,
+            &w,
+            fit,
+            &mut self.rng_train,
+            &self.device,
+        )?;
         report.push("rerank_loss", loss);
         Ok(())
     }
@@ -91,22 +87,17 @@ impl SparrowLab {
         if self.reader_xy.0.is_empty() {
             self.reader_xy = self.reader_data();
         }
-        let (x, y) = &self.reader_xy;
-        let xr: Vec<&Sparse> = x.iter().collect();
-        let w = vec![1.0; y.len()];
+        let w = vec![1.0; self.reader_xy.1.len()];
         let fit = self.fit(1);
-        let loss = train_in_place(&mut self.qa.reader, &self.device, |m| {
-            epoch_binary(
-                m,
-                &mut self.reader_opt,
-                &xr,
-                y,
-                &w,
-                fit,
-                &mut self.rng_train,
-                &self.device,
-            )
-        })?;
+        let loss = binary_epoch(
+            &mut self.qa.reader,
+            &mut self.reader_opt,
+            &self.reader_xy,
+            &w,
+            fit,
+            &mut self.rng_train,
+            &self.device,
+        )?;
         report.push("reader_loss", loss);
         Ok(())
     }
@@ -239,4 +230,20 @@ impl SparrowLab {
         report.push("pref_loss", loss);
         Ok(())
     }
+}
+
+/// One weighted epoch of a binary scorer (the re-ranker or the reader) on its `(x, y)` data.
+fn binary_epoch(
+    model: &mut Scorer,
+    opt: &mut ModuleOptimizer,
+    xy: &(Vec<Sparse>, Vec<f32>),
+    w: &[f32],
+    fit: Fit,
+    rng: &mut Rng,
+    device: &Device,
+) -> Result<f64, LabError> {
+    let x: Vec<&Sparse> = xy.0.iter().collect();
+    train_in_place(model, device, |m| {
+        epoch_binary(m, opt, &x, &xy.1, w, fit, rng, device)
+    })
 }
