@@ -47,7 +47,8 @@ impl StepReport {
 /// current step, since an action is not a step).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ActionReport {
-    /// What happened, for the status line (empty = nothing to say).
+    /// What happened, in a line, for headless drivers and logs (the GUI shows the action's
+    /// effect in the lab's panel instead; empty = nothing to say).
     pub message: String,
     /// Metric points the action produced (e.g. a model retrained on the user's feedback).
     pub metrics: StepReport,

@@ -71,7 +71,7 @@ pub enum Command {
     /// Change a knob live; a marker is recorded at the current step.
     SetKnob(String, KnobValue),
     /// Carry out one of the lab's actions (its serde form); its metrics are recorded at the
-    /// current step and its message shown.
+    /// current step, and an error is shown as the run's message.
     Act(serde_json::Value),
     /// Limit the step rate (steps per second); `None` runs flat out.
     SetSpeed(Option<f64>),
@@ -397,7 +397,9 @@ impl Worker {
                 let series = Arc::make_mut(&mut self.series);
                 series.mark(self.step, what.to_string());
                 record(series, self.step, report.metrics);
-                self.message = (!report.message.is_empty()).then_some(report.message);
+                // The run's message line is for errors and warnings; what a successful action
+                // did shows in the panel (the asked turn, the feedback status line).
+                self.message = None;
             }
             Ok(Err(e)) => self.message = Some(e.to_string()),
             Err(p) => {
