@@ -17,3 +17,8 @@ pub use channel::{
     Fading, Gains, bessel_j0, db_to_lin, dbm_to_watt, jakes_rho, lin_to_db, path_loss_db,
 };
 pub use geometry::{Ap, LayoutConfig, Point, Tier, drop_users, place_aps};
+
+// Cell-free massive MIMO and over-the-air aggregation (the OTA-FL lab).
+pub mod aircomp;
+pub mod cellfree;
+pub mod estimation;
