@@ -7,6 +7,7 @@ pub mod ff;
 mod ff_parts;
 pub mod glom;
 pub mod hetnet;
+pub mod otafl;
 pub mod race;
 pub mod results;
 pub mod sparrow;
@@ -37,6 +38,7 @@ static PANELS: &[PanelEntry] = &[
     panel!(trainscope_engine::labs::ff::FfLab, ff::show),
     panel!(trainscope_engine::labs::glom::GlomLab, glom::show),
     panel!(trainscope_engine::labs::hetnet::HetnetLab, hetnet::show),
+    panel!(trainscope_engine::labs::otafl::OtaflLab, otafl::show),
     panel!(trainscope_engine::labs::sparrow::SparrowLab, sparrow::show),
 ];
 

@@ -5,6 +5,7 @@
 pub mod ff;
 pub mod glom;
 pub mod hetnet;
+pub mod otafl;
 pub mod sparrow;
 
 use burn::tensor::Device;
@@ -17,6 +18,7 @@ static LABS: &[LabEntry] = &[
     LabEntry::of::<ff::FfLab>(),
     LabEntry::of::<glom::GlomLab>(),
     LabEntry::of::<hetnet::HetnetLab>(),
+    LabEntry::of::<otafl::OtaflLab>(),
     LabEntry::of::<sparrow::SparrowLab>(),
 ];
 
