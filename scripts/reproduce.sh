@@ -55,6 +55,8 @@ TABLES=(
   "hetnet|cpu|12 runs x 1.5 min on 2 idle cores (2.5-4 min shared): ~18-45 min|HetNet lambda table (seeds 1-3): run hetnet-pql --set seed=S --set lambda=L, L = 0.1 0.5 1 2 (IDQN row from the lambda = 1 runs)"
   "hetnet-fresh|cpu|6 runs x 1.5-4 min: ~9-23 min|HetNet 'Fresh seeds 4 / 5 / 6' sentence: run hetnet-pql --set seed=S --set lambda=L, S = 4 5 6, L = 1 0.1"
   "hetnet-bench|cpu|~1-3 min plus an examples build|HetNet WMMSE multi-start numbers (31.7 -> 38.6, 98% / 87%): cargo run -p trainscope-engine --example hetnet_bench (prints its own output)"
+  "otafl|cpu|~1-2 min per seed on 2 idle cores, 3 seeds|OTA-FL accuracy-per-seed and MSE-vs-power tables: run otafl-eval --set seed=S, S = 1 2 3"
+  "otafl-bench|cpu|~1 min plus an examples build|OTA-FL benchmark paragraph: cargo run -p trainscope-engine --example otafl_bench -- 5 (prints its own output)"
   "sparrow|cpu|~15 s per seed on 2 idle cores (README: 13.8 s), 3 seeds; the first run builds the BM25 index|Sparrow measured table, coverage curve, seeds 2-3 row and the AUC-vs-labels caveat: run sparrow-eval --set seed=S, S = 1 2 3"
   "sparrow-feedback|cpu|~1 min plus an examples build|Sparrow feedback 'Measured' paragraph: cargo run -p trainscope-engine --example sparrow_feedback_bench (prints its own output)"
   "backends|cpu|~2 min plus a build of burn's ndarray backend|Backends paragraph: cargo run -p trainscope-engine --features ndarray --example bench_backends -- 200 (prints its own output)"
@@ -254,6 +256,10 @@ do_table() {
       done
       ;;
     hetnet-bench) capture "$t" example cargo_in_root run -q -p trainscope-engine "${CARGO_FLAGS[@]}" --example hetnet_bench ;;
+    otafl)
+      for s in $(seeds_or 1 2 3); do run_one "$t" "seed$s" otafl-eval --set seed="$s"; done
+      ;;
+    otafl-bench) capture "$t" example cargo_in_root run -q -p trainscope-engine "${CARGO_FLAGS[@]}" --example otafl_bench -- 5 ;;
     sparrow)
       for s in $(seeds_or 1 2 3); do run_one "$t" "seed$s" sparrow-eval --set seed="$s"; done
       ;;
@@ -485,12 +491,37 @@ elif table == "ff-gpu":
           f"to {rel * 1e6:.0f} parts in a million.")
     note(f"GPU backend: {g['backend']}")
 
-elif table in ("gpu-test", "hetnet-bench", "sparrow-feedback", "backends"):
+elif table in ("gpu-test", "hetnet-bench", "otafl-bench", "sparrow-feedback", "backends"):
     text = log("test" if table == "gpu-test" else "example")
     note("the README quotes this command's own output; its last lines:")
     lines = text.rstrip().splitlines()
     for line in lines[-40:]:
         print("    " + line)
+
+elif table == "otafl":
+    ss = [x for x in seeds([1, 2, 3]) if have(f"seed{x}")]
+    runs = {x: load(f"seed{x}") for x in ss}
+    schemes = [("error_free", "error-free averaging"), ("cellfree_central", "cell-free central MMSE"),
+               ("cellfree_central_perfect", "cell-free central, perfect CSI"),
+               ("cellfree_lsfd", "cell-free local + LSFD"),
+               ("cellfree_lsfd_perfect", "cell-free local + LSFD, perfect CSI"),
+               ("cellular", "cellular MMSE (64 antennas)")]
+    print("| scheme | " + " | ".join(f"seed {x}" for x in ss) + " | mean |")
+    print("|---|" + "---|" * (len(ss) + 1))
+    for stem, label in schemes:
+        v = [100 * runs[x][f"acc_{stem}"] for x in ss]
+        print(f"| {label} | " + " | ".join(f"{a:.2f}%" for a in v) + f" | **{mean(v):.2f}%** |")
+    print()
+    rx = [x for x in schemes if x[0] != "error_free"]
+    print("| client power | " + " | ".join(l for _, l in rx) + " |")
+    print("|---|" + "---|" * len(rx))
+    for p in [-10, -5, 0, 5, 10, 15, 20]:
+        key = f"m{-p}" if p < 0 else f"{p}"
+        cells = [mean([runs[x][f"mse_{stem}_{key}dbm"] for x in ss]) for stem, _ in rx]
+        print(f"| {p} dBm | " + " | ".join(f"{c:.2e}" for c in cells) + " |")
+    print()
+    note("MSE cells are means over the seeds run; wall times: " +
+         ", ".join(f"seed {x} {wall(runs[x]['wall_seconds'])}" for x in ss))
 
 elif table == "glom":
     ss = [x for x in seeds([1, 2, 3]) if have(f"seed{x}")]

@@ -66,7 +66,7 @@ pub fn show(ui: &mut Ui, view: &OtaflView, store: &SeriesStore, settings: &PlotS
         let side = (ui.available_width() * 0.36).clamp(220.0, 380.0);
         map(ui, view, chosen, side);
         ui.vertical(|ui| {
-            ui.set_width((ui.available_width()).max(200.0));
+            ui.set_width(ui.available_width().max(200.0));
             legend(ui, view, chosen);
             ui.add_space(4.0);
             ui.strong("Test accuracy against round (same data, fading and initial weights)");
@@ -98,7 +98,10 @@ pub fn show(ui: &mut Ui, view: &OtaflView, store: &SeriesStore, settings: &PlotS
     });
     ui.add_space(6.0);
     ui.columns(2, |cols| {
-        cols[0].strong("This round's per-entry aggregation error (estimate − true average)");
+        cols[0].strong(
+            "This round's per-entry aggregation error (estimate − true average; the end bins \
+             hold the 1% beyond)",
+        );
         error_histogram(&mut cols[0], view, settings);
         cols[1].strong("Aggregation MSE per round (log10, normalised update units)");
         mse_rounds(&mut cols[1], view, store, settings);
@@ -195,27 +198,24 @@ fn legend(ui: &mut Ui, view: &OtaflView, chosen: usize) {
             .map_or(0, |v| v.1.iter().filter(|&&x| x == s).count())
     };
     ui.horizontal_wrapped(|ui| {
-        ui.colored_label(
-            SENT,
-            format!("● transmitted ({})", count(ClientStatus::Sent)),
-        );
+        ui.colored_label(SENT, format!("transmitted ({})", count(ClientStatus::Sent)));
         ui.colored_label(
             SILENT,
-            format!("● silent: deep fade ({})", count(ClientStatus::Silent)),
+            format!("silent, deep fade ({})", count(ClientStatus::Silent)),
         );
         ui.colored_label(
             IDLE,
-            format!("○ not taking part ({})", count(ClientStatus::Idle)),
+            format!("not taking part, hollow ({})", count(ClientStatus::Idle)),
         );
         ui.colored_label(
             Color32::from_rgb(120, 160, 255),
-            "▲ cellular BS (L·N antennas)",
+            "triangle: cellular BS (L·N antennas)",
         );
     });
     ui.horizontal_wrapped(|ui| {
-        ui.label("■ access point, colour = SNR it receives this round (cell-free central):");
+        ui.label("squares: access points, coloured by the SNR each receives this round (cell-free central design):");
         for db in [-10.0, 0.0, 10.0, 20.0, 30.0] {
-            ui.colored_label(snr_color(db), format!("■ {db:.0} dB"));
+            ui.colored_label(snr_color(db), format!("{db:.0} dB"));
         }
     });
 }

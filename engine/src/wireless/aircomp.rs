@@ -85,10 +85,10 @@ fn median(mut xs: Vec<f64>) -> f64 {
     }
     xs.sort_by(f64::total_cmp);
     let n = xs.len();
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
+    if n.is_multiple_of(2) {
         0.5 * (xs[n / 2 - 1] + xs[n / 2])
+    } else {
+        xs[n / 2]
     }
 }
 
@@ -130,8 +130,8 @@ pub fn design(
                 .map(|i| amp[i])
                 .collect(),
         );
-        for i in 0..k {
-            active[i] = budget[i] > 0.0 && amp[i] > 0.0 && amp[i] >= med * keep;
+        for ((act, &bud), &am) in active.iter_mut().zip(budget).zip(&amp) {
+            *act = bud > 0.0 && am > 0.0 && am >= med * keep;
         }
         c = (0..k)
             .filter(|&i| active[i])
@@ -140,9 +140,9 @@ pub fn design(
         if !c.is_finite() {
             c = 0.0;
         }
-        for i in 0..k {
-            b[i] = if active[i] {
-                C64::new(c, 0.0) / q[i]
+        for ((bi, &act), qi) in b.iter_mut().zip(&active).zip(&q) {
+            *bi = if act {
+                C64::new(c, 0.0) / qi
             } else {
                 C64::new(0.0, 0.0)
             };
@@ -397,6 +397,6 @@ mod tests {
             1,
         );
         let n = d0.active.iter().filter(|&&x| x).count();
-        assert!(n >= 1 && n <= cfg.clients.div_ceil(2) + 1, "{n} active");
+        assert!((1..=cfg.clients.div_ceil(2) + 1).contains(&n), "{n} active");
     }
 }

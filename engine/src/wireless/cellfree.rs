@@ -137,8 +137,8 @@ pub fn psd_sqrt(r: &CMat) -> CMat {
     let eig = r.clone().symmetric_eigen();
     let n = r.nrows();
     let mut s = eig.eigenvectors.clone();
-    for j in 0..n {
-        let lam = eig.eigenvalues[j].max(0.0).sqrt();
+    for (j, &ev) in eig.eigenvalues.iter().enumerate() {
+        let lam = C64::new(ev.max(0.0).sqrt(), 0.0);
         for i in 0..n {
             s[(i, j)] *= lam;
         }

@@ -138,16 +138,16 @@ mod tests {
         let mut cross = CMat::zeros(3, 3);
         for _ in 0..trials {
             let d = draw(&array, &est, noise, &mut rng);
-            for k in 0..3 {
+            for (k, em) in emp.iter_mut().enumerate() {
                 let e = &d.h[k] - &d.hhat[k];
-                emp[k] += &e * e.adjoint();
+                *em += &e * e.adjoint();
                 if k == 0 {
                     cross += &e * d.hhat[k].adjoint();
                 }
             }
         }
-        for k in 0..3 {
-            let emp_k = &emp[k] / C64::new(trials as f64, 0.0);
+        for (k, em) in emp.iter().enumerate() {
+            let emp_k = em / C64::new(trials as f64, 0.0);
             let scale = est.c[k].norm();
             let err = (&emp_k - &est.c[k]).norm() / scale;
             assert!(err < 0.03, "client {k}: relative error {err}");

@@ -59,7 +59,8 @@ pub struct OtaflConfig {
     /// Silence rule: a client whose full-power received amplitude is more than this far
     /// below the median stays silent that round, dB.
     pub trunc_db: f64,
-    /// Clients taking part in each round (a random subset, the same for every scheme).
+    /// Clients taking part in each round (a random subset, the same for every scheme; capped
+    /// at `clients`).
     pub participants: usize,
     /// IID or non-IID client data.
     pub split: DataSplit,
@@ -186,12 +187,6 @@ impl LabConfig for OtaflConfig {
     ];
 
     fn check(&self) -> Result<(), LabError> {
-        if self.participants > self.clients {
-            return Err(LabError::config(
-                "participants",
-                format!("at most the {} clients", self.clients),
-            ));
-        }
         let need = self.clients * self.shards_per_client.max(1) * 10;
         if self.train_limit < need {
             return Err(LabError::config(

@@ -73,8 +73,8 @@ impl Net {
         match self {
             Net::Logreg => {
                 let bias = &w[CLASSES * PIXELS..];
-                for c in 0..CLASSES {
-                    z[c] = dot(&w[c * PIXELS..(c + 1) * PIXELS], x) + bias[c];
+                for (c, (zc, bc)) in z.iter_mut().zip(bias).enumerate() {
+                    *zc = dot(&w[c * PIXELS..(c + 1) * PIXELS], x) + bc;
                 }
             }
             Net::Mlp(h) => {
@@ -82,11 +82,11 @@ impl Net {
                 let (w1, rest) = w.split_at(h * PIXELS);
                 let (b1, rest) = rest.split_at(h);
                 let (w2, b2) = rest.split_at(CLASSES * h);
-                for j in 0..h {
-                    hid[j] = (dot(&w1[j * PIXELS..(j + 1) * PIXELS], x) + b1[j]).max(0.0);
+                for (j, (hj, bj)) in hid.iter_mut().zip(b1).enumerate() {
+                    *hj = (dot(&w1[j * PIXELS..(j + 1) * PIXELS], x) + bj).max(0.0);
                 }
-                for c in 0..CLASSES {
-                    z[c] = dot(&w2[c * h..(c + 1) * h], hid) + b2[c];
+                for (c, (zc, bc)) in z.iter_mut().zip(b2).enumerate() {
+                    *zc = dot(&w2[c * h..(c + 1) * h], hid) + bc;
                 }
             }
         }
@@ -109,8 +109,8 @@ impl Net {
             z[y] -= 1.0;
             match self {
                 Net::Logreg => {
-                    for c in 0..CLASSES {
-                        let dz = z[c] * inv;
+                    for (c, &zc) in z.iter().enumerate() {
+                        let dz = zc * inv;
                         for (gv, &xv) in g[c * PIXELS..(c + 1) * PIXELS].iter_mut().zip(&x) {
                             *gv += dz * xv;
                         }
@@ -123,21 +123,25 @@ impl Net {
                     let (g2, gb2) = grest.split_at_mut(CLASSES * h);
                     let w2 = &w[h * PIXELS + h..h * PIXELS + h + CLASSES * h];
                     let mut dh = vec![0.0f32; h];
-                    for c in 0..CLASSES {
-                        let dz = z[c] * inv;
+                    for (c, &zc) in z.iter().enumerate() {
+                        let dz = zc * inv;
                         gb2[c] += dz;
-                        for j in 0..h {
-                            g2[c * h + j] += dz * hid[j];
-                            dh[j] += dz * w2[c * h + j];
+                        let g2c = &mut g2[c * h..(c + 1) * h];
+                        let w2c = &w2[c * h..(c + 1) * h];
+                        for (((gv, &hv), dv), &wv) in g2c.iter_mut().zip(&hid).zip(&mut dh).zip(w2c)
+                        {
+                            *gv += dz * hv;
+                            *dv += dz * wv;
                         }
                     }
-                    for j in 0..h {
-                        if hid[j] <= 0.0 {
+                    for (j, ((&hv, &dv), gb)) in hid.iter().zip(&dh).zip(gb1.iter_mut()).enumerate()
+                    {
+                        if hv <= 0.0 {
                             continue;
                         }
-                        gb1[j] += dh[j];
+                        *gb += dv;
                         for (gv, &xv) in g1[j * PIXELS..(j + 1) * PIXELS].iter_mut().zip(&x) {
-                            *gv += dh[j] * xv;
+                            *gv += dv * xv;
                         }
                     }
                 }
