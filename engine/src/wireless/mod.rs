@@ -17,3 +17,5 @@ pub use channel::{
     Fading, Gains, bessel_j0, db_to_lin, dbm_to_watt, jakes_rho, lin_to_db, path_loss_db,
 };
 pub use geometry::{Ap, LayoutConfig, Point, Tier, drop_users, place_aps};
+pub mod d2d;
+pub use d2d::{D2dLayout, D2dParams, drop_layout, gaussian_ic, greedy_activation, layout_gains};
