@@ -4,6 +4,7 @@
 
 pub mod ff;
 pub mod glom;
+pub mod gnn;
 pub mod hetnet;
 pub mod sparrow;
 
@@ -16,6 +17,7 @@ use crate::lab::{DynLab, Knob, Lab, LabConfig, Range};
 static LABS: &[LabEntry] = &[
     LabEntry::of::<ff::FfLab>(),
     LabEntry::of::<glom::GlomLab>(),
+    LabEntry::of::<gnn::GnnLab>(),
     LabEntry::of::<hetnet::HetnetLab>(),
     LabEntry::of::<sparrow::SparrowLab>(),
 ];

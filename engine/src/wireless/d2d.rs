@@ -134,7 +134,11 @@ pub fn drop_layout(params: &D2dParams, k: usize, rng: &mut Rng) -> D2dLayout {
         tx.push(t);
         rx.push(r);
     }
-    D2dLayout { side_m: side, tx, rx }
+    D2dLayout {
+        side_m: side,
+        tx,
+        rx,
+    }
 }
 
 /// Power gains of a layout: path loss (antenna gain on the direct links only), an independent
