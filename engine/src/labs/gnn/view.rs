@@ -53,6 +53,8 @@ pub struct ScalingRow {
     pub gnn_ms: Option<f64>,
     /// Single-start WMMSE time per network, ms (after a timed run).
     pub wmmse_ms: Option<f64>,
+    /// The same for a fixed number of WMMSE iterations, ms (after a timed run).
+    pub wmmse_fixed_ms: Option<f64>,
 }
 
 /// The over-the-air (Com4GNN) curve on the held-out networks at the training K.
