@@ -72,10 +72,12 @@ fn permuting_the_links_permutes_the_powers() {
             a[0].iter().cloned().fold(0.0, f64::max) - a[0].iter().cloned().fold(1.0, f64::min);
         assert!(spread > 1e-4, "{:?}", a[0]);
     }
-    let rate_a =
-        net.sum_rate(&eval::gnn_powers(&gnn, &[net.clone()], 3, None, &dev).expect("a")[0]);
-    let rate_b =
-        moved.sum_rate(&eval::gnn_powers(&gnn, &[moved.clone()], 3, None, &dev).expect("b")[0]);
+    let rate_a = net.sum_rate(
+        &eval::gnn_powers(&gnn, std::slice::from_ref(&net), 3, None, &dev).expect("a")[0],
+    );
+    let rate_b = moved.sum_rate(
+        &eval::gnn_powers(&gnn, std::slice::from_ref(&moved), 3, None, &dev).expect("b")[0],
+    );
     assert!((rate_a - rate_b).abs() < 1e-6 * rate_a);
 }
 
