@@ -57,7 +57,7 @@ pub fn show(
         cols[0].strong(
             "Held-out networks: sum rate as % of multi-start WMMSE, same weights at every K",
         );
-        scaling_bars(&mut cols[0], view, settings);
+        scaling_bars(&mut cols[0], view);
         cols[1].strong("WMMSE time / GNN time per network (log axis)");
         time_plot(&mut cols[1], view);
     });
@@ -104,8 +104,14 @@ fn network_section(ui: &mut Ui, view: &GnnView, net: &ShownNetwork, requests: &m
     ui.data_mut(|d| d.insert_temp(id, chosen.clone()));
     ui.horizontal(|ui| {
         let mut k = net.k as i64;
-        ui.label("K at evaluation:");
-        let slider = ui.add(egui::Slider::new(&mut k, 2..=300).logarithmic(true));
+        let label = ui.label("K at evaluation:");
+        let slider = ui
+            .add(
+                egui::Slider::new(&mut k, 2..=300)
+                    .logarithmic(true)
+                    .text("links"),
+            )
+            .labelled_by(label.id);
         if slider.drag_stopped() || (slider.changed() && !slider.dragged()) {
             requests.push(Request::Knob(
                 "k_view".into(),
@@ -146,7 +152,7 @@ fn network_section(ui: &mut Ui, view: &GnnView, net: &ShownNetwork, requests: &m
             });
             ui.add_space(4.0);
             ui.label(format!(
-                "GNN inference {:.2} ms · WMMSE (one start) {:.2} ms · ratio {:.0}x",
+                "GNN inference {:.2} ms · WMMSE (one start) {:.2} ms · WMMSE / GNN {:.2}x",
                 net.gnn_ms,
                 net.wmmse_ms,
                 net.wmmse_ms / net.gnn_ms.max(1e-9)
@@ -178,7 +184,7 @@ fn power_legend(ui: &mut Ui) {
                 power_color(t),
             );
         }
-        ui.label("0 → Pmax");
+        ui.label("0 to Pmax");
     });
 }
 
@@ -232,7 +238,7 @@ fn layout_map(ui: &mut Ui, net: &ShownNetwork, powers: &[f64], name: &str, side:
     );
 }
 
-fn scaling_bars(ui: &mut Ui, view: &GnnView, settings: &PlotSettings) {
+fn scaling_bars(ui: &mut Ui, view: &GnnView) {
     if view.scaling.is_empty() {
         ui.weak("(after the first evaluation)");
         return;
@@ -271,7 +277,14 @@ fn scaling_bars(ui: &mut Ui, view: &GnnView, settings: &PlotSettings) {
     };
     let n = series.len() as f64;
     let width = 0.8 / n;
-    let mut plot = Plot::new("gnn_scaling")
+    // The legend goes above the plot: inside it would cover bars that all reach ~100%.
+    ui.horizontal_wrapped(|ui| {
+        for (s, (name, _)) in series.iter().enumerate() {
+            ui.label(RichText::new(name.as_str()).color(palette(s)).strong());
+        }
+        ui.weak("(grey line: WMMSE = 100%)");
+    });
+    let plot = Plot::new("gnn_scaling")
         .height(220.0)
         .x_axis_label("links K (groups)")
         .y_axis_label("% of WMMSE")
@@ -289,9 +302,6 @@ fn scaling_bars(ui: &mut Ui, view: &GnnView, settings: &PlotSettings) {
                 }
             }
         });
-    if settings.show_legend {
-        plot = plot.legend(Legend::default().position(egui_plot::Corner::RightBottom));
-    }
     plot.show(ui, |pui| {
         for (s, (name, vals)) in series.iter().enumerate() {
             let bars: Vec<Bar> = vals
