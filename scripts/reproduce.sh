@@ -52,6 +52,7 @@ TABLES=(
   "ff-gpu|gpu|GPU: ~3-5 min on the GPU machine|'On a GPU' paragraph: bench ff-mnist-paper / ff-mnist-quick on gpu and cpu; run ff-mnist-paper --steps 30 on gpu and cpu"
   "gpu-test|gpu|GPU: ~1 min plus a --features gpu test build|GPU section: cargo test --workspace --features trainscope-engine/gpu --test gpu -- --nocapture"
   "glom|cpu|~3.5 min per seed on 2 shared cores (seed 1: 196 s), 3 seeds: ~10-12 min|GLOM 'Honest caveats' sentence: run glom-eval --set seed=S, S = 1 2 3"
+  "gnn|cpu|~5 min per seed on 2 idle cores, 3 seeds: ~15-20 min|GNN scaling table, MLP and over-the-air sentences: run gnn-eval --set seed=S, S = 1 2 3"
   "hetnet|cpu|12 runs x 1.5 min on 2 idle cores (2.5-4 min shared): ~18-45 min|HetNet lambda table (seeds 1-3): run hetnet-pql --set seed=S --set lambda=L, L = 0.1 0.5 1 2 (IDQN row from the lambda = 1 runs)"
   "hetnet-fresh|cpu|6 runs x 1.5-4 min: ~9-23 min|HetNet 'Fresh seeds 4 / 5 / 6' sentence: run hetnet-pql --set seed=S --set lambda=L, S = 4 5 6, L = 1 0.1"
   "hetnet-bench|cpu|~1-3 min plus an examples build|HetNet WMMSE multi-start numbers (31.7 -> 38.6, 98% / 87%): cargo run -p trainscope-engine --example hetnet_bench (prints its own output)"
@@ -240,6 +241,9 @@ do_table() {
       ;;
     glom)
       for s in $(seeds_or 1 2 3); do run_one "$t" "seed$s" glom-eval --set seed="$s"; done
+      ;;
+    gnn)
+      for s in $(seeds_or 1 2 3); do run_one "$t" "seed$s" gnn-eval --set seed="$s"; done
       ;;
     hetnet)
       for l in $(lambdas_or 0.1 0.5 1 2); do
@@ -522,6 +526,31 @@ elif table == "otafl":
     print()
     note("MSE cells are means over the seeds run; wall times: " +
          ", ".join(f"seed {x} {wall(runs[x]['wall_seconds'])}" for x in ss))
+
+elif table == "gnn":
+    ss = [x for x in seeds([1, 2, 3]) if have(f"seed{x}")]
+    runs = {x: load(f"seed{x}") for x in ss}
+    ks = runs[ss[0]]["config"]["eval_ks"]
+    per = lambda key: " / ".join(f"{100 * runs[x][key]:.1f}" for x in ss)
+    ms = lambda key: " / ".join(f"{runs[x][key]:.3g}" for x in ss)
+    sp = lambda key: " / ".join(f"{runs[x][key]:.2g}x" for x in ss)
+    print("| K | layouts | GNN % of WMMSE | FP % | greedy % | max % | random % | GNN ms/layout | WMMSE ms/layout | WMMSE / GNN time | multi-start WMMSE / GNN |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for k in ks:
+        lay = runs[ss[0]]["config"]["test_layouts" if k <= 50 else "test_layouts_large"]
+        print(f"| {k} | {lay} | {per(f'ratio_k{k}')} | {per(f'fp_ratio_k{k}')} | {per(f'greedy_ratio_k{k}')} | "
+              f"{per(f'max_ratio_k{k}')} | {per(f'random_ratio_k{k}')} | {ms(f'gnn_ms_k{k}')} | "
+              f"{ms(f'wmmse_ms_k{k}')} | {sp(f'speedup_k{k}')} | {sp(f'speedup_multi_k{k}')} |")
+    print()
+    print(f"MLP baseline at K = 20: {per('mlp_ratio_k20')}% of WMMSE (GNN {per('ratio_k20')}%); "
+          f"mean-aggregation twin {per('mean_twin_ratio_k20')}%.")
+    snrs = runs[ss[0]]["config"]["air_snrs_db"]
+    tag = lambda v: f"{v:.0f}".replace("-", "m")
+    for name, key in (("clean-trained", "air_clean_trained_snr"), ("noise-trained", "air_noise_trained_snr")):
+        print(f"Over the air, {name} twin (% of WMMSE at " + ", ".join(f"{v:g}" for v in snrs) + " dB): " +
+              "; ".join(" / ".join(f"{100 * runs[x][key + tag(v)]:.1f}" for x in ss) for v in snrs))
+    note("cells are seed " + " / ".join(map(str, ss)) + "; wall: " +
+         ", ".join(wall(runs[x]["wall_seconds"]) for x in ss))
 
 elif table == "glom":
     ss = [x for x in seeds([1, 2, 3]) if have(f"seed{x}")]

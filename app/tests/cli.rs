@@ -79,9 +79,13 @@ fn every_preset_runs_headless_and_writes_metrics_and_summary() {
             summary["config"]["seed"], 4,
             "--set reaches the effective config"
         );
-        // The lab's headline metrics, for this preset's config, are numbers in summary.json.
-        let preset = trainscope_engine::Preset::load(&path).expect("preset");
+        // The lab's headline metrics, for the config that ran (the preset with the lab's tiny
+        // settings, which may change what is headlined), are numbers in summary.json.
+        let mut preset = trainscope_engine::Preset::load(&path).expect("preset");
         let entry = trainscope_engine::labs::find(&preset.lab).expect("lab");
+        for s in entry.tiny {
+            preset.apply_set(s).expect("tiny setting");
+        }
         for key in (entry.headline)(&preset.config) {
             let v = summary[key].as_f64().unwrap_or(f64::NAN);
             assert!(v.is_finite(), "{stem}: {key} in summary.json");

@@ -6,6 +6,7 @@
 pub mod ff;
 mod ff_parts;
 pub mod glom;
+pub mod gnn;
 pub mod hetnet;
 pub mod otafl;
 pub mod race;
@@ -37,6 +38,7 @@ macro_rules! panel {
 static PANELS: &[PanelEntry] = &[
     panel!(trainscope_engine::labs::ff::FfLab, ff::show),
     panel!(trainscope_engine::labs::glom::GlomLab, glom::show),
+    panel!(trainscope_engine::labs::gnn::GnnLab, gnn::show),
     panel!(trainscope_engine::labs::hetnet::HetnetLab, hetnet::show),
     panel!(trainscope_engine::labs::otafl::OtaflLab, otafl::show),
     panel!(trainscope_engine::labs::sparrow::SparrowLab, sparrow::show),

@@ -4,6 +4,7 @@
 
 pub mod ff;
 pub mod glom;
+pub mod gnn;
 pub mod hetnet;
 pub mod otafl;
 pub mod sparrow;
@@ -17,6 +18,7 @@ use crate::lab::{DynLab, Knob, Lab, LabConfig, Range};
 static LABS: &[LabEntry] = &[
     LabEntry::of::<ff::FfLab>(),
     LabEntry::of::<glom::GlomLab>(),
+    LabEntry::of::<gnn::GnnLab>(),
     LabEntry::of::<hetnet::HetnetLab>(),
     LabEntry::of::<otafl::OtaflLab>(),
     LabEntry::of::<sparrow::SparrowLab>(),

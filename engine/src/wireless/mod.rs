@@ -18,6 +18,10 @@ pub use channel::{
 };
 pub use geometry::{Ap, LayoutConfig, Point, Tier, drop_users, place_aps};
 
+// Shen's D2D layouts and the K-user Gaussian interference channel (the GNN lab).
+pub mod d2d;
+pub use d2d::{D2dLayout, D2dParams, drop_layout, gaussian_ic, greedy_activation, layout_gains};
+
 // Cell-free massive MIMO and over-the-air aggregation (the OTA-FL lab).
 pub mod aircomp;
 pub mod cellfree;
