@@ -7,6 +7,7 @@ pub mod data;
 pub mod error;
 pub mod knob;
 pub mod lab;
+pub mod lm;
 pub mod labs;
 pub mod nn;
 pub mod preset;
