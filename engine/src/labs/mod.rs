@@ -3,6 +3,7 @@
 //! presets are the files `presets/<id>-*.toml`, found at build time.
 
 pub mod ff;
+pub mod fwl;
 pub mod glom;
 pub mod hetnet;
 pub mod sparrow;
@@ -15,6 +16,7 @@ use crate::lab::{DynLab, Knob, Lab, LabConfig, Range};
 /// The registered labs. Adding a lab is one line here.
 static LABS: &[LabEntry] = &[
     LabEntry::of::<ff::FfLab>(),
+    LabEntry::of::<fwl::FwlLab>(),
     LabEntry::of::<glom::GlomLab>(),
     LabEntry::of::<hetnet::HetnetLab>(),
     LabEntry::of::<sparrow::SparrowLab>(),
