@@ -5,8 +5,10 @@
 
 pub mod ff;
 mod ff_parts;
+pub mod fwl;
 pub mod glom;
 pub mod hetnet;
+pub mod lm;
 pub mod race;
 pub mod results;
 pub mod sparrow;
@@ -35,8 +37,10 @@ macro_rules! panel {
 /// that lab's own view type (checked at compile time).
 static PANELS: &[PanelEntry] = &[
     panel!(trainscope_engine::labs::ff::FfLab, ff::show),
+    panel!(trainscope_engine::labs::fwl::FwlLab, fwl::show),
     panel!(trainscope_engine::labs::glom::GlomLab, glom::show),
     panel!(trainscope_engine::labs::hetnet::HetnetLab, hetnet::show),
+    panel!(trainscope_engine::labs::lm::LmLab, lm::show),
     panel!(trainscope_engine::labs::sparrow::SparrowLab, sparrow::show),
 ];
 

@@ -6,6 +6,7 @@ pub mod ff;
 pub mod fwl;
 pub mod glom;
 pub mod hetnet;
+pub mod lm;
 pub mod sparrow;
 
 use burn::tensor::Device;
@@ -19,6 +20,7 @@ static LABS: &[LabEntry] = &[
     LabEntry::of::<fwl::FwlLab>(),
     LabEntry::of::<glom::GlomLab>(),
     LabEntry::of::<hetnet::HetnetLab>(),
+    LabEntry::of::<lm::LmLab>(),
     LabEntry::of::<sparrow::SparrowLab>(),
 ];
 
