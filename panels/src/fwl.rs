@@ -23,7 +23,12 @@ enum Compare {
 }
 
 /// Draws the whole panel; returns the actions its buttons ask for.
-pub fn show(ui: &mut Ui, view: &FwlView, store: &SeriesStore, settings: &PlotSettings) -> Vec<Request> {
+pub fn show(
+    ui: &mut Ui,
+    view: &FwlView,
+    store: &SeriesStore,
+    settings: &PlotSettings,
+) -> Vec<Request> {
     let mut out = Vec::new();
     ui.horizontal_wrapped(|ui| {
         ui.label(format!("step {} / {}", view.step, view.planned));
@@ -44,7 +49,11 @@ pub fn show(ui: &mut Ui, view: &FwlView, store: &SeriesStore, settings: &PlotSet
             "dynamic evaluation: lr {:.3}, scope {}; FWL fast weights at evaluation: {}",
             view.dyn_lr,
             view.dyn_scope,
-            if view.fwl_eval { "on" } else { "off (slow logits)" }
+            if view.fwl_eval {
+                "on"
+            } else {
+                "off (slow logits)"
+            }
         ));
     });
     ui.add_space(4.0);
@@ -76,8 +85,20 @@ pub fn show(ui: &mut Ui, view: &FwlView, store: &SeriesStore, settings: &PlotSet
             ui.set_width(half);
             ui.strong("FWL learned step sizes");
             let names: Vec<String> = STEP_NAMES.iter().map(|n| format!("eta {n}")).collect();
-            let series: Vec<(&str, &str)> = names.iter().zip(STEP_NAMES).map(|(s, l)| (s.as_str(), l)).collect();
-            metric_plot(ui, "fwl_steps", store, &series, settings, "step size η", 170.0);
+            let series: Vec<(&str, &str)> = names
+                .iter()
+                .zip(STEP_NAMES)
+                .map(|(s, l)| (s.as_str(), l))
+                .collect();
+            metric_plot(
+                ui,
+                "fwl_steps",
+                store,
+                &series,
+                settings,
+                "step size η",
+                170.0,
+            );
         });
         ui.vertical(|ui| {
             ui.set_width(half);
@@ -103,13 +124,28 @@ pub fn show(ui: &mut Ui, view: &FwlView, store: &SeriesStore, settings: &PlotSet
 
 fn summary(ui: &mut Ui, t: &TestView) {
     let gain = t.ppl[0] - t.ppl[1];
-    let share = if gain.abs() > 1e-12 { (t.ppl[0] - t.ppl[2]) / gain } else { f64::NAN };
+    let share = if gain.abs() > 1e-12 {
+        (t.ppl[0] - t.ppl[2]) / gain
+    } else {
+        f64::NAN
+    };
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new(format!("baseline ppl {:.3}", t.ppl[0])).strong());
-        ui.label(RichText::new(format!("+ dynamic evaluation {:.3}", t.ppl[1])).strong().color(palette(1)));
-        ui.label(RichText::new(format!("FWL {:.3}", t.ppl[2])).strong().color(palette(2)));
+        ui.label(
+            RichText::new(format!("+ dynamic evaluation {:.3}", t.ppl[1]))
+                .strong()
+                .color(palette(1)),
+        );
+        ui.label(
+            RichText::new(format!("FWL {:.3}", t.ppl[2]))
+                .strong()
+                .color(palette(2)),
+        );
         ui.separator();
-        ui.label(format!("FWL keeps {:.0}% of dynamic evaluation's gain", 100.0 * share));
+        ui.label(format!(
+            "FWL keeps {:.0}% of dynamic evaluation's gain",
+            100.0 * share
+        ));
     });
     ui.horizontal_wrapped(|ui| {
         ui.label(format!(
@@ -137,7 +173,11 @@ fn delta_color(delta: f32, dark: bool) -> Color32 {
     if delta.abs() < 0.02 {
         return Color32::TRANSPARENT;
     }
-    let (r, g, b) = if delta > 0.0 { (40, 170, 60) } else { (210, 50, 50) };
+    let (r, g, b) = if delta > 0.0 {
+        (40, 170, 60)
+    } else {
+        (210, 50, 50)
+    };
     let _ = dark;
     Color32::from_rgba_unmultiplied(r, g, b, alpha)
 }
@@ -215,9 +255,17 @@ fn position_plot(ui: &mut Ui, test: Option<&TestView>, settings: &PlotSettings) 
 }
 
 fn occurrences(ui: &mut Ui, t: &TestView) {
-    ui.strong("Improvement on first occurrences against repeats (nats per token, higher is better)");
+    ui.strong(
+        "Improvement on first occurrences against repeats (nats per token, higher is better)",
+    );
     egui::Grid::new("fwl-occ").striped(true).show(ui, |ui| {
-        for h in ["tokens in", "tokens", "baseline loss", "dynamic evaluation gain", "FWL gain"] {
+        for h in [
+            "tokens in",
+            "tokens",
+            "baseline loss",
+            "dynamic evaluation gain",
+            "FWL gain",
+        ] {
             ui.strong(h);
         }
         ui.end_row();
@@ -234,12 +282,20 @@ fn occurrences(ui: &mut Ui, t: &TestView) {
 
 fn continue_box(ui: &mut Ui, view: &FwlView, out: &mut Vec<Request>) {
     let id = ui.make_persistent_id("fwl-prompt");
-    let mut draft: String = ui.data(|d| d.get_temp(id)).unwrap_or_else(|| "ROMEO.\n".to_string());
+    let mut draft: String = ui
+        .data(|d| d.get_temp(id))
+        .unwrap_or_else(|| "ROMEO.\n".to_string());
     ui.horizontal(|ui| {
         ui.label("Continue this text (FWL model):");
-        ui.add(egui::TextEdit::singleline(&mut draft).char_limit(2000).desired_width(360.0));
+        ui.add(
+            egui::TextEdit::singleline(&mut draft)
+                .char_limit(2000)
+                .desired_width(360.0),
+        );
         if ui.button("continue").clicked() {
-            out.extend(Request::act(&FwlAction::Continue { prompt: draft.clone() }));
+            out.extend(Request::act(&FwlAction::Continue {
+                prompt: draft.clone(),
+            }));
         }
         ui.weak(format!("temperature {:.2} (a knob)", view.temperature));
     });

@@ -9,7 +9,12 @@ use crate::Request;
 use crate::widgets::{PlotSettings, metric_plot};
 
 /// Draws the panel; returns the "continue" action when asked.
-pub fn show(ui: &mut Ui, view: &LmView, store: &SeriesStore, settings: &PlotSettings) -> Vec<Request> {
+pub fn show(
+    ui: &mut Ui,
+    view: &LmView,
+    store: &SeriesStore,
+    settings: &PlotSettings,
+) -> Vec<Request> {
     let mut out = Vec::new();
     ui.horizontal_wrapped(|ui| {
         ui.label(format!("step {} / {}", view.step, view.planned));
@@ -29,18 +34,29 @@ pub fn show(ui: &mut Ui, view: &LmView, store: &SeriesStore, settings: &PlotSett
         ui,
         "lm_loss",
         store,
-        &[("loss", "training batch"), ("val_loss", "validation (held-out plays)")],
+        &[
+            ("loss", "training batch"),
+            ("val_loss", "validation (held-out plays)"),
+        ],
         settings,
         "nats per character",
         220.0,
     );
     let id = ui.make_persistent_id("lm-prompt");
-    let mut draft: String = ui.data(|d| d.get_temp(id)).unwrap_or_else(|| "ROMEO.\n".to_string());
+    let mut draft: String = ui
+        .data(|d| d.get_temp(id))
+        .unwrap_or_else(|| "ROMEO.\n".to_string());
     ui.horizontal(|ui| {
         ui.label("Continue this text:");
-        ui.add(egui::TextEdit::singleline(&mut draft).char_limit(2000).desired_width(360.0));
+        ui.add(
+            egui::TextEdit::singleline(&mut draft)
+                .char_limit(2000)
+                .desired_width(360.0),
+        );
         if ui.button("continue").clicked() {
-            out.extend(Request::act(&LmAction::Continue { prompt: draft.clone() }));
+            out.extend(Request::act(&LmAction::Continue {
+                prompt: draft.clone(),
+            }));
         }
         ui.weak(format!("temperature {:.2} (a knob)", view.temperature));
     });

@@ -85,16 +85,30 @@ mod tests {
 
     #[test]
     fn trains_round_trips_and_saves() {
-        let texts = ["the cat sat on the mat", "the dog sat on the log", "the cat and the dog"];
+        let texts = [
+            "the cat sat on the mat",
+            "the dog sat on the log",
+            "the cat and the dog",
+        ];
         let bpe = Bpe::train(&texts, 300).expect("train");
-        assert!(bpe.vocab_size() > 256 && bpe.vocab_size() <= 300, "{}", bpe.vocab_size());
+        assert!(
+            bpe.vocab_size() > 256 && bpe.vocab_size() <= 300,
+            "{}",
+            bpe.vocab_size()
+        );
         let ids = bpe.encode("the cat sat");
-        assert!(ids.len() < "the cat sat".len(), "merges were learned: {ids:?}");
+        assert!(
+            ids.len() < "the cat sat".len(),
+            "merges were learned: {ids:?}"
+        );
         assert_eq!(bpe.decode(&ids), "the cat sat");
         assert_eq!(bpe.decode(&bpe.encode("ünseen wörds")), "ünseen wörds");
         let again = Bpe::from_json(&bpe.to_json().expect("json")).expect("load");
         assert_eq!(again.encode("the dog"), bpe.encode("the dog"));
         let other = Bpe::train(&texts, 300).expect("train");
-        assert_eq!(other.encode("the cat and the log"), bpe.encode("the cat and the log"));
+        assert_eq!(
+            other.encode("the cat and the log"),
+            bpe.encode("the cat and the log")
+        );
     }
 }

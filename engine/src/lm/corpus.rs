@@ -214,7 +214,11 @@ mod tests {
     fn shakespeare_loads_whole_plays_and_holds_out_whole_documents() {
         let c = Corpus::load(CorpusName::Shakespeare).expect("shipped corpus");
         assert_eq!(c.docs.len(), 42);
-        let hamlet = c.docs.iter().find(|d| d.id == "hamlet_gut").expect("hamlet");
+        let hamlet = c
+            .docs
+            .iter()
+            .find(|d| d.id == "hamlet_gut")
+            .expect("hamlet");
         assert!(hamlet.text.contains("To be, or not to be"));
         let parts = c.split(2, 3);
         assert_eq!(parts.iter().filter(|p| **p == Part::Test).count(), 3);
@@ -236,7 +240,11 @@ mod tests {
         assert_eq!(c.docs[0].text, "A\n\nfirst\n\nsecond");
         assert!(Corpus::parse_paragraphs("bad line", "t").is_err());
         let w = Corpus::load(CorpusName::Wikipedia).expect("wiki");
-        assert!(w.docs.len() > 7_000 && w.docs.len() < 12_271, "{}", w.docs.len());
+        assert!(
+            w.docs.len() > 7_000 && w.docs.len() < 12_271,
+            "{}",
+            w.docs.len()
+        );
         let parts = w.split_shares(0.05, 0.05);
         let test = parts.iter().filter(|p| **p == Part::Test).count();
         assert!(test > 200 && test < 700, "{test}");

@@ -107,7 +107,10 @@ pub fn doc_windows(doc: &TokDoc, len: usize, max_tokens: usize) -> Vec<(Vec<u32>
     let mut out = Vec::new();
     let mut s = 0;
     while s + len < n {
-        out.push((doc.ids[s..s + len].to_vec(), doc.ids[s + 1..s + len + 1].to_vec()));
+        out.push((
+            doc.ids[s..s + len].to_vec(),
+            doc.ids[s + 1..s + len + 1].to_vec(),
+        ));
         s += len;
     }
     out
@@ -120,8 +123,16 @@ mod tests {
     #[test]
     fn windows_stay_inside_documents_and_are_seeded() {
         let docs = vec![
-            TokDoc { index: 0, title: "a".into(), ids: (0..10).collect() },
-            TokDoc { index: 1, title: "b".into(), ids: (100..103).collect() },
+            TokDoc {
+                index: 0,
+                title: "a".into(),
+                ids: (0..10).collect(),
+            },
+            TokDoc {
+                index: 1,
+                title: "b".into(),
+                ids: (100..103).collect(),
+            },
         ];
         let (x, y) = sample_windows(&docs, 5, 4, &mut Rng::new(1)).expect("windows");
         for w in 0..5 {
@@ -130,7 +141,10 @@ mod tests {
             assert!(xs.windows(2).all(|p| p[1] == p[0] + 1));
             assert_eq!(y[w * 4], xs[0] + 1);
         }
-        assert_eq!(sample_windows(&docs, 5, 4, &mut Rng::new(1)).map(|p| p.0), Some(x));
+        assert_eq!(
+            sample_windows(&docs, 5, 4, &mut Rng::new(1)).map(|p| p.0),
+            Some(x)
+        );
         assert!(sample_windows(&docs[1..], 1, 4, &mut Rng::new(1)).is_none());
         let w = doc_windows(&docs[0], 4, 100);
         assert_eq!(w.len(), 2);

@@ -125,7 +125,10 @@ pub fn static_doc<M: Adaptable>(
         let b = group.len();
         let x: Vec<u32> = group.iter().flat_map(|w| w.0.iter().copied()).collect();
         let y: Vec<u32> = group.iter().flat_map(|w| w.1.iter().copied()).collect();
-        let l = model.losses(int_tensor(&x, b, chunk, device), int_tensor(&y, b, chunk, device));
+        let l = model.losses(
+            int_tensor(&x, b, chunk, device),
+            int_tensor(&y, b, chunk, device),
+        );
         out.extend(to_vec(l)?);
     }
     Ok(out)
@@ -140,12 +143,23 @@ mod tests {
 
     fn tiny() -> (TransformerLm, Device) {
         let device = Backend::cpu().device;
-        let shape = LmShape { vocab: 7, d_model: 16, layers: 1, heads: 2, context: 8, tied: true };
+        let shape = LmShape {
+            vocab: 7,
+            d_model: 16,
+            layers: 1,
+            heads: 2,
+            context: 8,
+            tied: true,
+        };
         (TransformerLm::new(shape, &mut Rng::new(4), &device), device)
     }
 
     fn doc(ids: Vec<u32>) -> TokDoc {
-        TokDoc { index: 0, title: "d".into(), ids }
+        TokDoc {
+            index: 0,
+            title: "d".into(),
+            ids,
+        }
     }
 
     #[test]
@@ -153,7 +167,11 @@ mod tests {
         let (model, device) = tiny();
         let a = doc((0..41).map(|i| (i % 3) as u32).collect());
         let b = doc((0..41).map(|i| 3 + (i % 4) as u32).collect());
-        let de = DynEval { lr: 0.5, steps: 1, scope: Scope::All };
+        let de = DynEval {
+            lr: 0.5,
+            steps: 1,
+            scope: Scope::All,
+        };
         let fixed = static_doc(&model, &a, 8, 40, &device).expect("static");
         let adapted = dyneval_doc(&model, &a, 8, 40, &de, &device).expect("dyneval");
         assert_eq!(fixed.len(), 40);
@@ -162,14 +180,20 @@ mod tests {
             assert!((f - d).abs() < 1e-5, "{f} vs {d}");
         }
         let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
-        assert!(mean(&adapted[32..]) < mean(&fixed[32..]) - 0.1, "adaptation helps later chunks");
+        assert!(
+            mean(&adapted[32..]) < mean(&fixed[32..]) - 0.1,
+            "adaptation helps later chunks"
+        );
         // Reset: document b scores the same whether or not a came first.
         let b_alone = dyneval_doc(&model, &b, 8, 40, &de, &device).expect("b");
         let _ = dyneval_doc(&model, &a, 8, 40, &de, &device).expect("a again");
         let b_after = dyneval_doc(&model, &b, 8, 40, &de, &device).expect("b after a");
         assert_eq!(b_alone, b_after);
         // Scope: adapting only the head changes less than adapting everything.
-        let head = DynEval { scope: Scope::Head, ..de };
+        let head = DynEval {
+            scope: Scope::Head,
+            ..de
+        };
         let h = dyneval_doc(&model, &a, 8, 40, &head, &device).expect("head");
         assert!(mean(&h[32..]) < mean(&fixed[32..]));
         assert!(model.scope_ids(Scope::Head).len() < model.scope_ids(Scope::Last).len());

@@ -40,8 +40,16 @@ impl LmShape {
 }
 
 /// A `[d_in, d_out]` linear layer with normal(0, `std`) weights and zero bias, from our RNG.
-pub fn normal_linear(d_in: usize, d_out: usize, std: f64, rng: &mut Rng, device: &Device) -> Linear {
-    let w: Vec<f32> = (0..d_in * d_out).map(|_| (rng.normal() * std) as f32).collect();
+pub fn normal_linear(
+    d_in: usize,
+    d_out: usize,
+    std: f64,
+    rng: &mut Rng,
+    device: &Device,
+) -> Linear {
+    let w: Vec<f32> = (0..d_in * d_out)
+        .map(|_| (rng.normal() * std) as f32)
+        .collect();
     Linear {
         weight: Param::from_tensor(Tensor::from_data(TensorData::new(w, [d_in, d_out]), device)),
         bias: Some(Param::from_tensor(Tensor::zeros([d_out], device))),
@@ -118,7 +126,9 @@ impl Block {
         let att = softmax(scores + bias.expand([b, h, t, t]), 3);
         let y = att.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
         let x = x + self.proj.forward(y);
-        let m = self.out.forward(gelu(self.fc.forward(self.ln2.forward(x.clone()))));
+        let m = self
+            .out
+            .forward(gelu(self.fc.forward(self.ln2.forward(x.clone()))));
         x + m
     }
 }
@@ -146,8 +156,11 @@ impl TransformerLm {
     pub fn new(shape: LmShape, rng: &mut Rng, device: &Device) -> TransformerLm {
         let tok = normal_embedding(shape.vocab, shape.d_model, 0.02, rng, device);
         let pos = normal_embedding(shape.context, shape.d_model, 0.02, rng, device);
-        let blocks = (0..shape.layers).map(|_| Block::new(&shape, rng, device)).collect();
-        let head = (!shape.tied).then(|| normal_linear(shape.d_model, shape.vocab, 0.02, rng, device));
+        let blocks = (0..shape.layers)
+            .map(|_| Block::new(&shape, rng, device))
+            .collect();
+        let head =
+            (!shape.tied).then(|| normal_linear(shape.d_model, shape.vocab, 0.02, rng, device));
         TransformerLm {
             tok,
             pos,
@@ -182,7 +195,9 @@ impl TransformerLm {
                 let [b, t, d] = h.dims();
                 let w = self.tok.weight.val();
                 let v = w.dims()[0];
-                h.reshape([b * t, d]).matmul(w.transpose()).reshape([b, t, v])
+                h.reshape([b * t, d])
+                    .matmul(w.transpose())
+                    .reshape([b, t, v])
             }
         }
     }
@@ -215,7 +230,14 @@ mod tests {
     use crate::nn::to_vec;
 
     fn shape(tied: bool) -> LmShape {
-        LmShape { vocab: 11, d_model: 16, layers: 2, heads: 4, context: 8, tied }
+        LmShape {
+            vocab: 11,
+            d_model: 16,
+            layers: 2,
+            heads: 4,
+            context: 8,
+            tied,
+        }
     }
 
     #[test]
@@ -230,8 +252,17 @@ mod tests {
                 let la = to_vec(m.logits(int_tensor(&a, 1, 8, &device))).expect("a");
                 let lb = to_vec(m.logits(int_tensor(&b, 1, 8, &device))).expect("b");
                 let v = 11;
-                assert_eq!(la[..(t + 1) * v], lb[..(t + 1) * v], "position ≤ {t} changed");
-                assert_ne!(la[(t + 1) * v..], lb[(t + 1) * v..], "position {} must change", t + 1);
+                assert_eq!(
+                    la[..(t + 1) * v],
+                    lb[..(t + 1) * v],
+                    "position ≤ {t} changed"
+                );
+                assert_ne!(
+                    la[(t + 1) * v..],
+                    lb[(t + 1) * v..],
+                    "position {} must change",
+                    t + 1
+                );
             }
         }
     }

@@ -91,7 +91,12 @@ pub struct TokenGrads {
 
 /// Exclusive causal linear attention: row t of the result is `Σ_{s<t} (q_t · k_s) v_s`, for
 /// `q`, `k` `[B, L, Dk]` and `v` `[B, L, Dv]`, computed in chunks of `chunk` (L % chunk == 0).
-pub fn causal_linear_attention(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, chunk: usize) -> Tensor<3> {
+pub fn causal_linear_attention(
+    q: Tensor<3>,
+    k: Tensor<3>,
+    v: Tensor<3>,
+    chunk: usize,
+) -> Tensor<3> {
     let [b, l, dk] = q.dims();
     let dv = v.dims()[2];
     let device = q.device();
@@ -100,7 +105,9 @@ pub fn causal_linear_attention(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, chunk: 
     let q4 = q.reshape([b, n, c, dk]);
     let k4 = k.reshape([b, n, c, dk]);
     let v4 = v.reshape([b, n, c, dv]);
-    let intra_mask = strict_lower(c, &device).reshape([1, 1, c, c]).expand([b, n, c, c]);
+    let intra_mask = strict_lower(c, &device)
+        .reshape([1, 1, c, c])
+        .expand([b, n, c, c]);
     let intra = (q4.clone().matmul(k4.clone().swap_dims(2, 3)) * intra_mask).matmul(v4.clone());
     if n == 1 {
         return intra.reshape([b, l, dv]);
@@ -141,7 +148,14 @@ impl FwBlock {
     /// A block for body width `d`, size `s` and `vocab`; dense kernels 0.05·N(0, 1) and zero
     /// biases as in the official code, norm scale 1 and shift 0, unembedding N(0, 0.02²), step
     /// sizes 0.01.
-    pub fn new(d: usize, s: usize, vocab: usize, chunk: usize, rng: &mut Rng, device: &Device) -> FwBlock {
+    pub fn new(
+        d: usize,
+        s: usize,
+        vocab: usize,
+        chunk: usize,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> FwBlock {
         FwBlock {
             dense1: normal_linear(d, 4 * s, 0.05, rng, device),
             dense2: normal_linear(4 * s, s, 0.05, rng, device),
@@ -161,7 +175,9 @@ impl FwBlock {
     fn norm(z: Tensor<3>, alpha: Tensor<3>, beta: Tensor<3>) -> (Tensor<3>, Tensor<3>, Tensor<3>) {
         let mu = last_mean(z.clone());
         let centred = z - mu;
-        let sigma = last_mean(centred.clone().square()).add_scalar(LN_EPS).sqrt();
+        let sigma = last_mean(centred.clone().square())
+            .add_scalar(LN_EPS)
+            .sqrt();
         let u = centred / sigma.clone();
         (u.clone() * alpha + beta, u, sigma)
     }
@@ -181,7 +197,14 @@ impl FwBlock {
         let beta = self.beta.val().reshape([1, 1, s]).expand([b, l, s]);
         let (y, u, sigma) = Self::norm(z2, alpha, beta);
         let logits = self.unembed3(y);
-        Slow { h, z1, a1, u, sigma, logits }
+        Slow {
+            h,
+            z1,
+            a1,
+            u,
+            sigma,
+            logits,
+        }
     }
 
     /// Logits `[B, L, vocab]` with the slow weights (the block with its fast weights off).
@@ -203,20 +226,34 @@ impl FwBlock {
         );
         // d(loss_t / L)/d logits_t = (p_t − onehot_t) / L.
         let g_logits = (p - one_hot).div_scalar(l as f64);
-        let g_y = g_logits.matmul(self.unembed.weight.val().transpose().unsqueeze::<3>().expand([b, v, s]));
+        let g_y = g_logits.matmul(
+            self.unembed
+                .weight
+                .val()
+                .transpose()
+                .unsqueeze::<3>()
+                .expand([b, v, s]),
+        );
         let g_alpha = g_y.clone() * slow.u.clone();
         let g_beta = g_y.clone();
         let alpha = self.alpha.val().reshape([1, 1, s]).expand([b, l, s]);
         let g_u = g_y * alpha;
         // Layer-norm backward: (g_u − mean(g_u) − u · mean(g_u ⊙ u)) / σ.
-        let g_z2 = (g_u.clone() - last_mean(g_u.clone()) - slow.u.clone() * last_mean(g_u * slow.u.clone()))
+        let g_z2 = (g_u.clone()
+            - last_mean(g_u.clone())
+            - slow.u.clone() * last_mean(g_u * slow.u.clone()))
             / slow.sigma.clone();
         let w2t = self.dense2.weight.val().transpose();
         let h4 = w2t.dims()[1];
         let g_a1 = g_z2.clone().matmul(w2t.unsqueeze::<3>().expand([b, s, h4]));
         // Squared ReLU backward: d relu(z)²/dz = 2 relu(z).
         let g_z1 = g_a1 * relu(slow.z1.clone()).mul_scalar(2.0);
-        TokenGrads { z1: g_z1, z2: g_z2, alpha: g_alpha, beta: g_beta }
+        TokenGrads {
+            z1: g_z1,
+            z2: g_z2,
+            alpha: g_alpha,
+            beta: g_beta,
+        }
     }
 
     /// The hand-computed per-token gradients for hidden states `h` and `targets` (for tests

@@ -189,7 +189,10 @@ impl LabConfig for FwlConfig {
             return Err(LabError::config("chunk", "must divide span"));
         }
         if self.test_tokens < self.span || self.valid_tokens < self.span {
-            return Err(LabError::config("test_tokens", "test and validation tokens must cover at least one span"));
+            return Err(LabError::config(
+                "test_tokens",
+                "test and validation tokens must cover at least one span",
+            ));
         }
         Ok(())
     }

@@ -61,7 +61,11 @@ pub fn fwl_doc(
         let b = group.len();
         let x: Vec<u32> = group.iter().flat_map(|w| w.0.iter().copied()).collect();
         let y: Vec<u32> = group.iter().flat_map(|w| w.1.iter().copied()).collect();
-        let l = model.losses_with(int_tensor(&x, b, span, device), int_tensor(&y, b, span, device), fast);
+        let l = model.losses_with(
+            int_tensor(&x, b, span, device),
+            int_tensor(&y, b, span, device),
+            fast,
+        );
         out.extend(to_vec(l)?);
     }
     Ok(out)
@@ -137,7 +141,9 @@ pub fn gain_by_position(
     for d in docs {
         for i in 0..d.base.len() {
             let p = pos(i);
-            let Some(bin) = edges.iter().rposition(|&e| e <= p) else { continue };
+            let Some(bin) = edges.iter().rposition(|&e| e <= p) else {
+                continue;
+            };
             acc[bin].0 += (d.base[i] - d.dyneval[i]) as f64;
             acc[bin].1 += (d.base[i] - d.fwl[i]) as f64;
             acc[bin].2 += 1;
@@ -216,7 +222,9 @@ pub fn by_occurrence(
             if lead == piece.chars().count() {
                 continue;
             }
-            let Some(Some((s, e))) = word_of.get(first_char).copied() else { continue };
+            let Some(Some((s, e))) = word_of.get(first_char).copied() else {
+                continue;
+            };
             let word: String = chars[s..e].iter().collect::<String>().to_lowercase();
             let first = match seen.get(&word) {
                 None => {

@@ -121,8 +121,16 @@ impl FwlLab {
             let x: Vec<u32> = group.iter().flat_map(|w| w.0.iter().copied()).collect();
             let y: Vec<u32> = group.iter().flat_map(|w| w.1.iter().copied()).collect();
             let (xt, yt) = (int_tensor(&x, b, span, &dev), int_tensor(&y, b, span, &dev));
-            sb += scalar(base.losses_with(xt.clone(), yt.clone(), false).sum().reshape([1]))?;
-            sf += scalar(fwl.losses_with(xt, yt, self.cfg.fwl_eval).sum().reshape([1]))?;
+            sb += scalar(
+                base.losses_with(xt.clone(), yt.clone(), false)
+                    .sum()
+                    .reshape([1]),
+            )?;
+            sf += scalar(
+                fwl.losses_with(xt, yt, self.cfg.fwl_eval)
+                    .sum()
+                    .reshape([1]),
+            )?;
             n += b * span;
         }
         let n = n.max(1) as f64;
@@ -249,7 +257,13 @@ impl FwlLab {
             .into_iter()
             .map(|r| (r.label, r.tokens, r.base, r.dyneval_gain, r.fwl_gain))
             .collect();
-        let tps = |s: f64| if s > 0.0 { timing.tokens as f64 / s } else { 0.0 };
+        let tps = |s: f64| {
+            if s > 0.0 {
+                timing.tokens as f64 / s
+            } else {
+                0.0
+            }
+        };
         Some(TestView {
             step: *step,
             ppl: [
@@ -273,7 +287,10 @@ impl FwlLab {
         let n = d.targets.len().min(DOC_VIEW_TOKENS);
         Some(DocView {
             title: d.title.clone(),
-            pieces: d.targets[..n].iter().map(|&t| self.splits.tokenizer.piece(t)).collect(),
+            pieces: d.targets[..n]
+                .iter()
+                .map(|&t| self.splits.tokenizer.piece(t))
+                .collect(),
             base: d.base[..n].to_vec(),
             dyneval: d.dyneval[..n].to_vec(),
             fwl: d.fwl[..n].to_vec(),
@@ -317,7 +334,9 @@ impl Lab for FwlLab {
         let device = crate::nn::autodiff_device(device);
         let corpus = Corpus::load(cfg.corpus)?;
         let parts = match cfg.corpus {
-            crate::lm::corpus::CorpusName::Shakespeare => corpus.split(cfg.valid_docs, cfg.test_docs),
+            crate::lm::corpus::CorpusName::Shakespeare => {
+                corpus.split(cfg.valid_docs, cfg.test_docs)
+            }
             crate::lm::corpus::CorpusName::Wikipedia => corpus.split(cfg.valid_docs, cfg.test_docs),
         };
         let tok = Arc::new(tokenizer(&cfg, &corpus, &parts)?);
@@ -333,8 +352,20 @@ impl Lab for FwlLab {
         let shape = cfg.shape(splits.tokenizer.vocab_size());
         let root = Rng::new(cfg.seed);
         // Same initial weights for both: the race differs only in the fast weights.
-        let base = FwlModel::new(shape, cfg.fw_size, cfg.chunk, &mut root.fork(STREAM_INIT), &device);
-        let fwl = FwlModel::new(shape, cfg.fw_size, cfg.chunk, &mut root.fork(STREAM_INIT), &device);
+        let base = FwlModel::new(
+            shape,
+            cfg.fw_size,
+            cfg.chunk,
+            &mut root.fork(STREAM_INIT),
+            &device,
+        );
+        let fwl = FwlModel::new(
+            shape,
+            cfg.fw_size,
+            cfg.chunk,
+            &mut root.fork(STREAM_INIT),
+            &device,
+        );
         let t = cfg.train();
         Ok(FwlLab {
             base_opt: t.optimizer(),
@@ -360,8 +391,10 @@ impl Lab for FwlLab {
     fn step(&mut self) -> Result<StepReport, LabError> {
         let mut report = StepReport::default();
         let (span, b) = (self.cfg.span, self.cfg.batch);
-        let (x, y) = sample_windows(&self.splits.train, b, span, &mut self.rng_data)
-            .ok_or_else(|| LabError::data("training documents", "no document is longer than the span"))?;
+        let (x, y) =
+            sample_windows(&self.splits.train, b, span, &mut self.rng_data).ok_or_else(|| {
+                LabError::data("training documents", "no document is longer than the span")
+            })?;
         let xt = int_tensor(&x, b, span, &self.device);
         let yt = int_tensor(&y, b, span, &self.device);
         let lr = self.cfg.train().lr_at(self.step);
@@ -429,18 +462,48 @@ impl Lab for FwlLab {
 
     fn knobs() -> &'static [Knob] {
         const KNOBS: &[Knob] = &[
-            Knob::new("dyn_lr", "dynamic eval: learning rate", "SGD learning rate of dynamic evaluation (next evaluation)."),
-            Knob::new("dyn_steps", "dynamic eval: steps per chunk", "SGD steps on each chunk after scoring it."),
-            Knob::new("dyn_scope", "dynamic eval: scope", "Adapt all weights, the last block and head, or only the FW head."),
-            Knob::new("fwl_eval", "FWL on at evaluation", "Off: the FWL model's slow logits (its fast weights unused)."),
-            Knob::new("lr", "learning rate", "Peak AdamW learning rate of both models."),
-            Knob::new("temperature", "sampling temperature", "Temperature of \"continue this text\" (0 = greedy)."),
+            Knob::new(
+                "dyn_lr",
+                "dynamic eval: learning rate",
+                "SGD learning rate of dynamic evaluation (next evaluation).",
+            ),
+            Knob::new(
+                "dyn_steps",
+                "dynamic eval: steps per chunk",
+                "SGD steps on each chunk after scoring it.",
+            ),
+            Knob::new(
+                "dyn_scope",
+                "dynamic eval: scope",
+                "Adapt all weights, the last block and head, or only the FW head.",
+            ),
+            Knob::new(
+                "fwl_eval",
+                "FWL on at evaluation",
+                "Off: the FWL model's slow logits (its fast weights unused).",
+            ),
+            Knob::new(
+                "lr",
+                "learning rate",
+                "Peak AdamW learning rate of both models.",
+            ),
+            Knob::new(
+                "temperature",
+                "sampling temperature",
+                "Temperature of \"continue this text\" (0 = greedy).",
+            ),
         ];
         KNOBS
     }
 
     fn headline(_: &FwlConfig) -> Vec<&'static str> {
-        vec!["ppl_base", "ppl_dyneval", "ppl_fwl", "cost_fwl", "cost_dyneval"]
+        vec![
+            "ppl_base",
+            "ppl_dyneval",
+            "ppl_fwl",
+            "cost_fwl",
+            "cost_dyneval",
+        ]
     }
 
     fn planned_steps(&self) -> Option<u64> {
@@ -452,11 +515,16 @@ impl Lab for FwlLab {
             FwlAction::Evaluate => {
                 let mut metrics = StepReport::default();
                 self.evaluate(&mut metrics)?;
-                Ok(ActionReport { message: String::new(), metrics })
+                Ok(ActionReport {
+                    message: String::new(),
+                    metrics,
+                })
             }
             FwlAction::Continue { prompt } => {
                 if prompt.chars().count() > 2000 {
-                    return Err(LabError::Action("the prompt is over 2,000 characters".into()));
+                    return Err(LabError::Action(
+                        "the prompt is over 2,000 characters".into(),
+                    ));
                 }
                 self.continue_text(&prompt)
             }
@@ -510,10 +578,22 @@ impl Lab for FwlLab {
                     .collect(),
             });
         }
-        let Some(t) = self.test_view() else { return out };
+        let Some(t) = self.test_view() else {
+            return out;
+        };
         for (name, title, x_label, pts) in [
-            ("gain_by_position", "Loss improvement over the baseline by position in the document", "token position in the document (bin start)", &t.by_position),
-            ("gain_by_span_position", "Loss improvement by position within the FWL span", "token position within the span (bin start)", &t.by_span_position),
+            (
+                "gain_by_position",
+                "Loss improvement over the baseline by position in the document",
+                "token position in the document (bin start)",
+                &t.by_position,
+            ),
+            (
+                "gain_by_span_position",
+                "Loss improvement by position within the FWL span",
+                "token position within the span (bin start)",
+                &t.by_span_position,
+            ),
         ] {
             out.curves.push(CurveSet {
                 name: name.into(),
@@ -521,29 +601,77 @@ impl Lab for FwlLab {
                 x_label: x_label.into(),
                 y_label: "baseline loss − method loss (nats per token)".into(),
                 lines: vec![
-                    Line { label: "dynamic evaluation".into(), x: pts.iter().map(|p| p.0).collect(), y: pts.iter().map(|p| p.1).collect() },
-                    Line { label: "FWL".into(), x: pts.iter().map(|p| p.0).collect(), y: pts.iter().map(|p| p.2).collect() },
+                    Line {
+                        label: "dynamic evaluation".into(),
+                        x: pts.iter().map(|p| p.0).collect(),
+                        y: pts.iter().map(|p| p.1).collect(),
+                    },
+                    Line {
+                        label: "FWL".into(),
+                        x: pts.iter().map(|p| p.0).collect(),
+                        y: pts.iter().map(|p| p.2).collect(),
+                    },
                 ],
             });
         }
         out.tables.push(Table {
             name: "race".into(),
-            title: format!("Held-out test documents ({} documents, {} tokens each method)", t.docs, t.tokens),
-            columns: vec!["method".into(), "perplexity per token".into(), "counted cost vs baseline".into(), "measured tokens/s".into()],
+            title: format!(
+                "Held-out test documents ({} documents, {} tokens each method)",
+                t.docs, t.tokens
+            ),
+            columns: vec![
+                "method".into(),
+                "perplexity per token".into(),
+                "counted cost vs baseline".into(),
+                "measured tokens/s".into(),
+            ],
             rows: vec![
-                vec![Cell::Text("baseline".into()), Cell::Num(t.ppl[0]), Cell::Num(1.0), Cell::Num(t.tokens_per_s[0])],
-                vec![Cell::Text("baseline + dynamic evaluation".into()), Cell::Num(t.ppl[1]), Cell::Num(t.cost[0]), Cell::Num(t.tokens_per_s[1])],
-                vec![Cell::Text("FWL".into()), Cell::Num(t.ppl[2]), Cell::Num(t.cost[1]), Cell::Num(t.tokens_per_s[2])],
+                vec![
+                    Cell::Text("baseline".into()),
+                    Cell::Num(t.ppl[0]),
+                    Cell::Num(1.0),
+                    Cell::Num(t.tokens_per_s[0]),
+                ],
+                vec![
+                    Cell::Text("baseline + dynamic evaluation".into()),
+                    Cell::Num(t.ppl[1]),
+                    Cell::Num(t.cost[0]),
+                    Cell::Num(t.tokens_per_s[1]),
+                ],
+                vec![
+                    Cell::Text("FWL".into()),
+                    Cell::Num(t.ppl[2]),
+                    Cell::Num(t.cost[1]),
+                    Cell::Num(t.tokens_per_s[2]),
+                ],
             ],
         });
         out.tables.push(Table {
             name: "occurrences".into(),
-            title: format!("Improvement by word occurrence (rare: under {} training occurrences)", eval::RARE_BELOW),
-            columns: vec!["tokens in".into(), "tokens".into(), "baseline nats/token".into(), "dyneval gain".into(), "FWL gain".into()],
+            title: format!(
+                "Improvement by word occurrence (rare: under {} training occurrences)",
+                eval::RARE_BELOW
+            ),
+            columns: vec![
+                "tokens in".into(),
+                "tokens".into(),
+                "baseline nats/token".into(),
+                "dyneval gain".into(),
+                "FWL gain".into(),
+            ],
             rows: t
                 .occurrences
                 .iter()
-                .map(|(l, n, b, g1, g2)| vec![Cell::Text(l.clone()), Cell::Num(*n as f64), Cell::Num(*b), Cell::Num(*g1), Cell::Num(*g2)])
+                .map(|(l, n, b, g1, g2)| {
+                    vec![
+                        Cell::Text(l.clone()),
+                        Cell::Num(*n as f64),
+                        Cell::Num(*b),
+                        Cell::Num(*g1),
+                        Cell::Num(*g2),
+                    ]
+                })
                 .collect(),
         });
         out

@@ -21,8 +21,21 @@ pub struct FwlModel {
 
 impl FwlModel {
     /// A fresh model: body of `shape` (tied), FW block of `size` and mixed-chunk `chunk`.
-    pub fn new(shape: LmShape, size: usize, chunk: usize, rng: &mut Rng, device: &Device) -> FwlModel {
-        let body = TransformerLm::new(LmShape { tied: true, ..shape }, rng, device);
+    pub fn new(
+        shape: LmShape,
+        size: usize,
+        chunk: usize,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> FwlModel {
+        let body = TransformerLm::new(
+            LmShape {
+                tied: true,
+                ..shape
+            },
+            rng,
+            device,
+        );
         let block = FwBlock::new(shape.d_model, size, shape.vocab, chunk, rng, device);
         FwlModel { body, block }
     }
@@ -50,7 +63,12 @@ impl FwlModel {
     }
 
     /// Per-token losses `[B, L]`.
-    pub fn losses_with(&self, tokens: Tensor<2, Int>, targets: Tensor<2, Int>, fast: bool) -> Tensor<2> {
+    pub fn losses_with(
+        &self,
+        tokens: Tensor<2, Int>,
+        targets: Tensor<2, Int>,
+        fast: bool,
+    ) -> Tensor<2> {
         token_losses(self.logits(tokens, targets.clone(), fast), targets)
     }
 }

@@ -33,7 +33,10 @@ fn setup(chunk: usize) -> (FwBlock, Tensor<3>, Vec<u32>, Device) {
 fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "{what}[{i}]: {x} vs {y}");
+        assert!(
+            (x - y).abs() <= tol * (1.0 + y.abs()),
+            "{what}[{i}]: {x} vs {y}"
+        );
     }
 }
 
@@ -52,25 +55,68 @@ fn hand_gradients_equal_autodiff() {
     let (block, h, y, device) = setup(4);
     let t = int_tensor(&y, 2, 8, &device);
     // Mean over each sequence's tokens, summed over the batch: the hand gradients' scale.
-    let loss = token_losses(block.slow_logits(h.clone()), t.clone()).sum().div_scalar(8.0);
+    let loss = token_losses(block.slow_logits(h.clone()), t.clone())
+        .sum()
+        .div_scalar(8.0);
     let grads = loss.backward();
     let g = block.hand_grads(h.clone(), t);
     let flat = |x: Tensor<3>, d: usize| x.reshape([16, d]);
-    let hand_w1 = flat(h.clone(), 6).transpose().matmul(flat(g.z1.clone(), 16));
+    let hand_w1 = flat(h.clone(), 6)
+        .transpose()
+        .matmul(flat(g.z1.clone(), 16));
     let auto_w1 = block.dense1.weight.val().grad(&grads).expect("w1 grad");
-    close(&to_vec(hand_w1).expect("w1"), &to_vec(auto_w1).expect("w1"), 1e-4, "dense1 kernel");
+    close(
+        &to_vec(hand_w1).expect("w1"),
+        &to_vec(auto_w1).expect("w1"),
+        1e-4,
+        "dense1 kernel",
+    );
     let hand_b1 = flat(g.z1.clone(), 16).sum_dim(0).reshape([16]);
-    let auto_b1 = block.dense1.bias.as_ref().expect("bias").val().grad(&grads).expect("b1");
-    close(&to_vec(hand_b1).expect("b1"), &to_vec(auto_b1).expect("b1"), 1e-4, "dense1 bias");
+    let auto_b1 = block
+        .dense1
+        .bias
+        .as_ref()
+        .expect("bias")
+        .val()
+        .grad(&grads)
+        .expect("b1");
+    close(
+        &to_vec(hand_b1).expect("b1"),
+        &to_vec(auto_b1).expect("b1"),
+        1e-4,
+        "dense1 bias",
+    );
     let hand_b2 = flat(g.z2.clone(), 4).sum_dim(0).reshape([4]);
-    let auto_b2 = block.dense2.bias.as_ref().expect("bias").val().grad(&grads).expect("b2");
-    close(&to_vec(hand_b2).expect("b2"), &to_vec(auto_b2).expect("b2"), 1e-4, "dense2 bias");
+    let auto_b2 = block
+        .dense2
+        .bias
+        .as_ref()
+        .expect("bias")
+        .val()
+        .grad(&grads)
+        .expect("b2");
+    close(
+        &to_vec(hand_b2).expect("b2"),
+        &to_vec(auto_b2).expect("b2"),
+        1e-4,
+        "dense2 bias",
+    );
     let hand_a = flat(g.alpha, 4).sum_dim(0).reshape([4]);
     let auto_a = block.alpha.val().grad(&grads).expect("alpha");
-    close(&to_vec(hand_a).expect("a"), &to_vec(auto_a).expect("a"), 1e-4, "norm scale");
+    close(
+        &to_vec(hand_a).expect("a"),
+        &to_vec(auto_a).expect("a"),
+        1e-4,
+        "norm scale",
+    );
     let hand_be = flat(g.beta, 4).sum_dim(0).reshape([4]);
     let auto_be = block.beta.val().grad(&grads).expect("beta");
-    close(&to_vec(hand_be).expect("b"), &to_vec(auto_be).expect("b"), 1e-4, "norm shift");
+    close(
+        &to_vec(hand_be).expect("b"),
+        &to_vec(auto_be).expect("b"),
+        1e-4,
+        "norm shift",
+    );
 }
 
 fn stepped(l: &Linear, grads: &burn::tensor::Gradients, ew: f32, eb: f32) -> Linear {
@@ -82,7 +128,10 @@ fn stepped(l: &Linear, grads: &burn::tensor::Gradients, ew: f32, eb: f32) -> Lin
         let gb = b.grad(grads).expect("bias grad");
         Param::from_tensor(b.clone().detach().inner() - gb.mul_scalar(eb))
     });
-    Linear { weight: Param::from_tensor(new_w), bias }
+    Linear {
+        weight: Param::from_tensor(new_w),
+        bias,
+    }
 }
 
 #[test]
@@ -105,27 +154,43 @@ fn fast_pass_equals_an_explicit_sgd_step_on_earlier_tokens() {
         for b in 0..2 {
             let hb = h.clone().narrow(0, b, 1);
             let tb = t.clone().narrow(0, b, 1);
-            let loss = (token_losses(block.slow_logits(hb.clone()), tb) * m.clone().narrow(0, b, 1))
-                .sum()
-                .div_scalar(8.0);
+            let loss = (token_losses(block.slow_logits(hb.clone()), tb)
+                * m.clone().narrow(0, b, 1))
+            .sum()
+            .div_scalar(8.0);
             let grads = loss.backward();
             let alpha = block.alpha.val();
             let beta = block.beta.val();
             let new = FwBlock {
                 dense1: stepped(&block.dense1, &grads, etas[0], etas[1]),
                 dense2: stepped(&block.dense2, &grads, etas[2], etas[3]),
-                alpha: Param::from_tensor(alpha.clone().detach().inner() - alpha.grad(&grads).expect("a").mul_scalar(etas[4])),
-                beta: Param::from_tensor(beta.clone().detach().inner() - beta.grad(&grads).expect("b").mul_scalar(etas[5])),
+                alpha: Param::from_tensor(
+                    alpha.clone().detach().inner()
+                        - alpha.grad(&grads).expect("a").mul_scalar(etas[4]),
+                ),
+                beta: Param::from_tensor(
+                    beta.clone().detach().inner()
+                        - beta.grad(&grads).expect("b").mul_scalar(etas[5]),
+                ),
                 unembed: Linear {
                     weight: Param::from_tensor(block.unembed.weight.val().detach().inner()),
-                    bias: block.unembed.bias.as_ref().map(|b| Param::from_tensor(b.val().detach().inner())),
+                    bias: block
+                        .unembed
+                        .bias
+                        .as_ref()
+                        .map(|b| Param::from_tensor(b.val().detach().inner())),
                 },
                 steps: Param::from_tensor(Tensor::zeros([STEP_SIZES], &inner)),
                 chunk: 4,
             };
             let explicit = to_vec(new.slow_logits(hb.detach().inner())).expect("explicit");
             let at = |v: &[f32], row: usize| v[row * V..(row + 1) * V].to_vec();
-            close(&at(&fast, b * 8 + pos), &at(&explicit, pos), 2e-4, &format!("seq {b} position {pos}"));
+            close(
+                &at(&fast, b * 8 + pos),
+                &at(&explicit, pos),
+                2e-4,
+                &format!("seq {b} position {pos}"),
+            );
         }
     }
 }
@@ -153,7 +218,8 @@ fn mixed_chunks_equal_one_chunk() {
     let (q, k, v) = (r(12, 3), r(12, 3), r(12, 2));
     let one = to_vec(causal_linear_attention(q.clone(), k.clone(), v.clone(), 12)).expect("one");
     for c in [1, 3, 4, 6] {
-        let mixed = to_vec(causal_linear_attention(q.clone(), k.clone(), v.clone(), c)).expect("mixed");
+        let mixed =
+            to_vec(causal_linear_attention(q.clone(), k.clone(), v.clone(), c)).expect("mixed");
         close(&mixed, &one, 1e-5, &format!("chunk {c}"));
     }
     // The exclusive cumulative sum: row 0 is zero, row t the sum of rows < t.
@@ -166,7 +232,14 @@ fn mixed_chunks_equal_one_chunk() {
 #[test]
 fn fwl_model_is_causal_in_its_inputs_and_targets() {
     let device = Backend::cpu().device.without_autodiff();
-    let shape = LmShape { vocab: V, d_model: 8, layers: 1, heads: 2, context: 4, tied: true };
+    let shape = LmShape {
+        vocab: V,
+        d_model: 8,
+        layers: 1,
+        heads: 2,
+        context: 4,
+        tied: true,
+    };
     let mut model = FwlModel::new(shape, 4, 4, &mut Rng::new(2), &device);
     model.block.steps = Param::from_tensor(Tensor::from_data(
         TensorData::new(vec![0.5f32; STEP_SIZES], [STEP_SIZES]),
@@ -184,7 +257,15 @@ fn fwl_model_is_causal_in_its_inputs_and_targets() {
         let mut s = seq.clone();
         s[t + 1] = (s[t + 1] + 1) % V as u32;
         let l = logits(&s);
-        assert_eq!(base[..(t + 1) * V], l[..(t + 1) * V], "logits at ≤ {t} changed");
-        assert_ne!(base[(t + 1) * V..], l[(t + 1) * V..], "later logits must change");
+        assert_eq!(
+            base[..(t + 1) * V],
+            l[..(t + 1) * V],
+            "logits at ≤ {t} changed"
+        );
+        assert_ne!(
+            base[(t + 1) * V..],
+            l[(t + 1) * V..],
+            "later logits must change"
+        );
     }
 }

@@ -199,8 +199,13 @@ impl LmLab {
         let mut left = self.cfg.eval_windows;
         while left > 0 {
             let b = left.min(32);
-            let Some((x, y)) = sample_windows(docs, b, c, &mut rng) else { break };
-            let l = token_losses(model.logits(int_tensor(&x, b, c, &dev)), int_tensor(&y, b, c, &dev));
+            let Some((x, y)) = sample_windows(docs, b, c, &mut rng) else {
+                break;
+            };
+            let l = token_losses(
+                model.logits(int_tensor(&x, b, c, &dev)),
+                int_tensor(&y, b, c, &dev),
+            );
             sum += scalar(l.sum().reshape([1]))?;
             n += b * c;
             left -= b;
@@ -237,7 +242,11 @@ impl Lab for LmLab {
         let device = crate::nn::autodiff_device(device);
         let corpus = Corpus::load(cfg.corpus)?;
         let parts = corpus.split(cfg.valid_docs, cfg.test_docs);
-        let train = corpus.docs.iter().zip(&parts).filter(|(_, p)| **p == Part::Train);
+        let train = corpus
+            .docs
+            .iter()
+            .zip(&parts)
+            .filter(|(_, p)| **p == Part::Train);
         let vocab = CharVocab::build(train.map(|(d, _)| d.text.as_str()));
         let splits = Splits::new(&corpus, &parts, Arc::new(Tokenizer::Char(vocab)));
         let shape = LmShape {
@@ -320,7 +329,11 @@ impl Lab for LmLab {
     fn knobs() -> &'static [Knob] {
         const KNOBS: &[Knob] = &[
             Knob::new("lr", "learning rate", "Peak AdamW learning rate."),
-            Knob::new("temperature", "sampling temperature", "Temperature of \"continue\" (0 = greedy)."),
+            Knob::new(
+                "temperature",
+                "sampling temperature",
+                "Temperature of \"continue\" (0 = greedy).",
+            ),
         ];
         KNOBS
     }
@@ -336,7 +349,9 @@ impl Lab for LmLab {
     fn act(&mut self, action: LmAction) -> Result<ActionReport, LabError> {
         let LmAction::Continue { prompt } = action;
         if prompt.chars().count() > 2000 {
-            return Err(LabError::Action("the prompt is over 2,000 characters".into()));
+            return Err(LabError::Action(
+                "the prompt is over 2,000 characters".into(),
+            ));
         }
         let dev = self.device.clone().without_autodiff();
         let model = self.model.valid();
@@ -350,7 +365,11 @@ impl Lab for LmLab {
             let w = &ids[ids.len().saturating_sub(self.cfg.context)..];
             let t = w.len();
             let logits = to_vec(model.logits(int_tensor(w, 1, t, &dev)))?;
-            ids.push(sample_logits(&logits[(t - 1) * v..t * v], self.cfg.temperature, &mut rng));
+            ids.push(sample_logits(
+                &logits[(t - 1) * v..t * v],
+                self.cfg.temperature,
+                &mut rng,
+            ));
         }
         let text = tok.decode(&ids[start..]);
         self.sample = Some((prompt, text));
