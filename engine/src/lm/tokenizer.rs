@@ -32,7 +32,7 @@ pub enum Tokenizer {
     /// One id per character.
     Char(CharVocab),
     /// Byte-level BPE trained on the training split.
-    Bpe(super::bpe::Bpe),
+    Bpe(Box<super::bpe::Bpe>),
 }
 
 impl Tokenizer {

@@ -43,7 +43,7 @@ impl TrainSettings {
     /// A fresh AdamW for these settings.
     pub fn optimizer(&self) -> ModuleOptimizer {
         let clip =
-            (self.grad_clip > 0.0).then(|| GradientClippingConfig::Norm(self.grad_clip as f32));
+            (self.grad_clip > 0.0).then_some(GradientClippingConfig::Norm(self.grad_clip as f32));
         AdamWConfig::new()
             .with_beta_2(self.beta2 as f32)
             .with_weight_decay(self.weight_decay as f32)

@@ -91,7 +91,7 @@ fn tokenizer(cfg: &FwlConfig, corpus: &Corpus, parts: &[Part]) -> Result<Tokeniz
         .collect();
     Ok(match cfg.tokenizer {
         TokenizerKind::Char => Tokenizer::Char(CharVocab::build(train.into_iter())),
-        TokenizerKind::Bpe => Tokenizer::Bpe(Bpe::train(&train, cfg.bpe_vocab)?),
+        TokenizerKind::Bpe => Tokenizer::Bpe(Box::new(Bpe::train(&train, cfg.bpe_vocab)?)),
     })
 }
 
