@@ -312,9 +312,10 @@ impl Lab for FwlLab {
         "d_model=16",
         "layers=1",
         "heads=2",
+        // In this order: each setting is validated as it is applied.
+        "chunk=16",
         "context=16",
         "span=32",
-        "chunk=16",
         "fw_size=8",
         "batch=2",
         "eval_every=2",
