@@ -59,7 +59,7 @@ pub fn show(
     ui.add_space(4.0);
     document(ui, view.doc.as_ref());
     ui.add_space(6.0);
-    let half = (ui.available_width() / 2.0 - 8.0).max(180.0);
+    let half = (ui.available_width() / 2.0 - 20.0).max(180.0);
     ui.horizontal(|ui| {
         ui.vertical(|ui| {
             ui.set_width(half);
@@ -215,11 +215,19 @@ fn document(ui: &mut Ui, doc: Option<&DocView>) {
                         Compare::Dyneval => doc.dyneval[i],
                     };
                     let delta = doc.base[i] - other;
-                    for (k, line) in piece.split('\n').enumerate() {
+                    let lines: Vec<&str> = piece.split('\n').collect();
+                    for (k, line) in lines.iter().enumerate() {
                         if k > 0 {
                             ui.end_row();
                         }
-                        let shown = if line.is_empty() && piece.contains('\n') { "↵" } else { line };
+                        // A newline shows as ↵ at the end of its line; nothing starts the next.
+                        let shown = if k + 1 < lines.len() {
+                            format!("{line}↵")
+                        } else if line.is_empty() {
+                            continue;
+                        } else {
+                            line.to_string()
+                        };
                         let text = RichText::new(shown.replace(' ', "\u{2002}")).monospace().background_color(delta_color(delta, dark));
                         let r = ui.add(egui::Label::new(text).sense(Sense::hover()));
                         r.on_hover_text(format!(
@@ -286,12 +294,13 @@ fn continue_box(ui: &mut Ui, view: &FwlView, out: &mut Vec<Request>) {
         .data(|d| d.get_temp(id))
         .unwrap_or_else(|| "ROMEO.\n".to_string());
     ui.horizontal(|ui| {
-        ui.label("Continue this text (FWL model):");
+        let label = ui.label("Continue this text (FWL model):");
         ui.add(
             egui::TextEdit::singleline(&mut draft)
                 .char_limit(2000)
                 .desired_width(360.0),
-        );
+        )
+        .labelled_by(label.id);
         if ui.button("continue").clicked() {
             out.extend(Request::act(&FwlAction::Continue {
                 prompt: draft.clone(),

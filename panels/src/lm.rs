@@ -47,12 +47,13 @@ pub fn show(
         .data(|d| d.get_temp(id))
         .unwrap_or_else(|| "ROMEO.\n".to_string());
     ui.horizontal(|ui| {
-        ui.label("Continue this text:");
+        let label = ui.label("Continue this text:");
         ui.add(
             egui::TextEdit::singleline(&mut draft)
                 .char_limit(2000)
                 .desired_width(360.0),
-        );
+        )
+        .labelled_by(label.id);
         if ui.button("continue").clicked() {
             out.extend(Request::act(&LmAction::Continue {
                 prompt: draft.clone(),

@@ -228,7 +228,7 @@ impl Lab for LmLab {
         "heads=2",
         "context=16",
         "batch=2",
-        "eval_every=2",
+        "eval_every=1",
         "eval_windows=4",
         "sample_tokens=5",
     ];
