@@ -53,6 +53,8 @@ TABLES=(
   "gpu-test|gpu|GPU: ~1 min plus a --features gpu test build|GPU section: cargo test --workspace --features trainscope-engine/gpu --test gpu -- --nocapture"
   "glom|cpu|~3.5 min per seed on 2 shared cores (seed 1: 196 s), 3 seeds: ~10-12 min|GLOM 'Honest caveats' sentence: run glom-eval --set seed=S, S = 1 2 3"
   "gnn|cpu|~5 min per seed on 2 idle cores, 3 seeds: ~15-20 min|GNN scaling table, MLP and over-the-air sentences: run gnn-eval --set seed=S, S = 1 2 3"
+  "lm-nanogpt|cpu|~3-6 min on 2 cores|LM core sentence beside nanoGPT's 1.88: run lm-char-nanogpt"
+  "fwl|cpu|~5 min per seed on 2 cores, 3 seeds: ~15 min|FWL race table (seeds 1-3): run fwl-eval --set seed=S, S = 1 2 3"
   "hetnet|cpu|12 runs x 1.5 min on 2 idle cores (2.5-4 min shared): ~18-45 min|HetNet lambda table (seeds 1-3): run hetnet-pql --set seed=S --set lambda=L, L = 0.1 0.5 1 2 (IDQN row from the lambda = 1 runs)"
   "hetnet-fresh|cpu|6 runs x 1.5-4 min: ~9-23 min|HetNet 'Fresh seeds 4 / 5 / 6' sentence: run hetnet-pql --set seed=S --set lambda=L, S = 4 5 6, L = 1 0.1"
   "hetnet-bench|cpu|~1-3 min plus an examples build|HetNet WMMSE multi-start numbers (31.7 -> 38.6, 98% / 87%): cargo run -p trainscope-engine --example hetnet_bench (prints its own output)"
@@ -244,6 +246,10 @@ do_table() {
       ;;
     gnn)
       for s in $(seeds_or 1 2 3); do run_one "$t" "seed$s" gnn-eval --set seed="$s"; done
+      ;;
+    lm-nanogpt) run_one "$t" run lm-char-nanogpt ;;
+    fwl)
+      for s in $(seeds_or 1 2 3); do run_one "$t" "seed$s" fwl-eval --set seed="$s"; done
       ;;
     hetnet)
       for l in $(lambdas_or 0.1 0.5 1 2); do
@@ -551,6 +557,22 @@ elif table == "gnn":
               "; ".join(" / ".join(f"{100 * runs[x][key + tag(v)]:.1f}" for x in ss) for v in snrs))
     note("cells are seed " + " / ".join(map(str, ss)) + "; wall: " +
          ", ".join(wall(runs[x]["wall_seconds"]) for x in ss))
+elif table == "lm-nanogpt":
+    s = load("run")
+    print(f"`lm-char-nanogpt`: validation loss **{s['val_loss']:.3f}** nats/char on two held-out plays "
+          f"(test plays {s['test_loss']:.3f}) in {wall(s['wall_seconds'])}; nanoGPT's recipe: about 1.88 on "
+          f"its tiny-Shakespeare split.")
+
+elif table == "fwl":
+    ss = [x for x in seeds([1, 2, 3]) if have(f"seed{x}")]
+    for x in ss:
+        s = load(f"seed{x}")
+        a = artifact(f"seed{x}", "fwl_eval")
+        share = (s["ppl_base"] - s["ppl_fwl"]) / (s["ppl_base"] - s["ppl_dyneval"])
+        mc = a["measured_cost"]
+        print(f"| {x} | {s['ppl_base']:.3f} | {s['ppl_dyneval']:.3f} | {s['ppl_fwl']:.3f} | "
+              f"{100 * share:.0f}% | {s['cost_dyneval']:.2f} ({mc['dyneval']:.2f}) | "
+              f"{s['cost_fwl']:.2f} ({mc['fwl']:.2f}) | {wall(s['wall_seconds'])} |")
 
 elif table == "glom":
     ss = [x for x in seeds([1, 2, 3]) if have(f"seed{x}")]

@@ -5,9 +5,11 @@
 
 pub mod ff;
 mod ff_parts;
+pub mod fwl;
 pub mod glom;
 pub mod gnn;
 pub mod hetnet;
+pub mod lm;
 pub mod otafl;
 pub mod race;
 pub mod results;
@@ -37,9 +39,11 @@ macro_rules! panel {
 /// that lab's own view type (checked at compile time).
 static PANELS: &[PanelEntry] = &[
     panel!(trainscope_engine::labs::ff::FfLab, ff::show),
+    panel!(trainscope_engine::labs::fwl::FwlLab, fwl::show),
     panel!(trainscope_engine::labs::glom::GlomLab, glom::show),
     panel!(trainscope_engine::labs::gnn::GnnLab, gnn::show),
     panel!(trainscope_engine::labs::hetnet::HetnetLab, hetnet::show),
+    panel!(trainscope_engine::labs::lm::LmLab, lm::show),
     panel!(trainscope_engine::labs::otafl::OtaflLab, otafl::show),
     panel!(trainscope_engine::labs::sparrow::SparrowLab, sparrow::show),
 ];

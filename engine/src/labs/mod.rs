@@ -3,9 +3,11 @@
 //! presets are the files `presets/<id>-*.toml`, found at build time.
 
 pub mod ff;
+pub mod fwl;
 pub mod glom;
 pub mod gnn;
 pub mod hetnet;
+pub mod lm;
 pub mod otafl;
 pub mod sparrow;
 
@@ -17,9 +19,11 @@ use crate::lab::{DynLab, Knob, Lab, LabConfig, Range};
 /// The registered labs. Adding a lab is one line here.
 static LABS: &[LabEntry] = &[
     LabEntry::of::<ff::FfLab>(),
+    LabEntry::of::<fwl::FwlLab>(),
     LabEntry::of::<glom::GlomLab>(),
     LabEntry::of::<gnn::GnnLab>(),
     LabEntry::of::<hetnet::HetnetLab>(),
+    LabEntry::of::<lm::LmLab>(),
     LabEntry::of::<otafl::OtaflLab>(),
     LabEntry::of::<sparrow::SparrowLab>(),
 ];
