@@ -9,7 +9,7 @@ use trainscope_engine::SeriesStore;
 use trainscope_engine::labs::fwl::{DocView, FwlAction, FwlView, TestView, block::STEP_NAMES};
 
 use crate::Request;
-use crate::widgets::{PlotSettings, metric_plot, palette};
+use crate::widgets::{PlotSettings, metric_plot, palette, prompt_box};
 
 /// Tokens of the document drawn (each is its own widget, for hovering).
 const SHOWN_TOKENS: usize = 1200;
@@ -289,27 +289,14 @@ fn occurrences(ui: &mut Ui, t: &TestView) {
 }
 
 fn continue_box(ui: &mut Ui, view: &FwlView, out: &mut Vec<Request>) {
-    let id = ui.make_persistent_id("fwl-prompt");
-    let mut draft: String = ui
-        .data(|d| d.get_temp(id))
-        .unwrap_or_else(|| "ROMEO.\n".to_string());
-    ui.horizontal(|ui| {
-        let label = ui.label("Continue this text (FWL model):");
-        ui.add(
-            egui::TextEdit::singleline(&mut draft)
-                .char_limit(2000)
-                .desired_width(360.0),
-        )
-        .labelled_by(label.id);
-        if ui.button("continue").clicked() {
-            out.extend(Request::act(&FwlAction::Continue {
-                prompt: draft.clone(),
-            }));
-        }
-        ui.weak(format!("temperature {:.2} (a knob)", view.temperature));
-    });
-    ui.data_mut(|d| d.insert_temp(id, draft));
-    if let Some((prompt, text)) = &view.sample {
-        ui.label(RichText::new(format!("{prompt}{text}")).monospace());
+    let label = "Continue this text (FWL model):";
+    if let Some(prompt) = prompt_box(
+        ui,
+        "fwl-prompt",
+        label,
+        view.temperature,
+        view.sample.as_ref(),
+    ) {
+        out.extend(Request::act(&FwlAction::Continue { prompt }));
     }
 }

@@ -6,7 +6,7 @@ use trainscope_engine::SeriesStore;
 use trainscope_engine::labs::lm::{LmAction, LmView};
 
 use crate::Request;
-use crate::widgets::{PlotSettings, metric_plot};
+use crate::widgets::{PlotSettings, metric_plot, prompt_box};
 
 /// Draws the panel; returns the "continue" action when asked.
 pub fn show(
@@ -42,28 +42,15 @@ pub fn show(
         "nats per character",
         220.0,
     );
-    let id = ui.make_persistent_id("lm-prompt");
-    let mut draft: String = ui
-        .data(|d| d.get_temp(id))
-        .unwrap_or_else(|| "ROMEO.\n".to_string());
-    ui.horizontal(|ui| {
-        let label = ui.label("Continue this text:");
-        ui.add(
-            egui::TextEdit::singleline(&mut draft)
-                .char_limit(2000)
-                .desired_width(360.0),
-        )
-        .labelled_by(label.id);
-        if ui.button("continue").clicked() {
-            out.extend(Request::act(&LmAction::Continue {
-                prompt: draft.clone(),
-            }));
-        }
-        ui.weak(format!("temperature {:.2} (a knob)", view.temperature));
-    });
-    ui.data_mut(|d| d.insert_temp(id, draft));
-    if let Some((p, t)) = &view.sample {
-        ui.label(RichText::new(format!("{p}{t}")).monospace());
+    let label = "Continue this text:";
+    if let Some(prompt) = prompt_box(
+        ui,
+        "lm-prompt",
+        label,
+        view.temperature,
+        view.sample.as_ref(),
+    ) {
+        out.extend(Request::act(&LmAction::Continue { prompt }));
     }
     out
 }

@@ -391,6 +391,41 @@ pub fn histogram(values: &[f32], lo: f64, hi: f64, bins: usize) -> Vec<usize> {
     counts
 }
 
+/// The "continue this text" box of the language-model panels: a one-line prompt kept across
+/// frames under `id`, a button, the sampling temperature, and the last sample below. Returns the
+/// prompt when the button was pressed.
+pub fn prompt_box(
+    ui: &mut Ui,
+    id: &str,
+    label: &str,
+    temperature: f64,
+    sample: Option<&(String, String)>,
+) -> Option<String> {
+    let id = ui.make_persistent_id(id);
+    let mut draft: String = ui
+        .data(|d| d.get_temp(id))
+        .unwrap_or_else(|| "ROMEO.\n".to_string());
+    let mut asked = None;
+    ui.horizontal(|ui| {
+        let label = ui.label(label);
+        ui.add(
+            egui::TextEdit::singleline(&mut draft)
+                .char_limit(2000)
+                .desired_width(360.0),
+        )
+        .labelled_by(label.id);
+        if ui.button("continue").clicked() {
+            asked = Some(draft.clone());
+        }
+        ui.weak(format!("temperature {temperature:.2} (a knob)"));
+    });
+    ui.data_mut(|d| d.insert_temp(id, draft));
+    if let Some((prompt, text)) = sample {
+        ui.label(RichText::new(format!("{prompt}{text}")).monospace());
+    }
+    asked
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
