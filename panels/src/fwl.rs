@@ -230,10 +230,13 @@ fn document(ui: &mut Ui, doc: Option<&DocView>) {
                         };
                         let text = RichText::new(shown.replace(' ', "\u{2002}")).monospace().background_color(delta_color(delta, dark));
                         let r = ui.add(egui::Label::new(text).sense(Sense::hover()));
-                        r.on_hover_text(format!(
-                            "token {i} {:?}\nbaseline {:.2} nats\ndynamic evaluation {:.2}\nFWL {:.2}",
-                            piece, doc.base[i], doc.dyneval[i], doc.fwl[i]
-                        ));
+                        // The tooltip text is only formatted for the hovered token.
+                        r.on_hover_ui(|ui| {
+                            ui.label(format!(
+                                "token {i} {:?}\nbaseline {:.2} nats\ndynamic evaluation {:.2}\nFWL {:.2}",
+                                piece, doc.base[i], doc.dyneval[i], doc.fwl[i]
+                            ));
+                        });
                     }
                 }
             });

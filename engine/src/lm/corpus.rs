@@ -188,6 +188,16 @@ impl Corpus {
         parts
     }
 
+    /// The texts of the documents that `parts` (from [`Corpus::split`] or
+    /// [`Corpus::split_shares`]) puts in `part`, in corpus order.
+    pub fn texts_in<'a>(&'a self, parts: &'a [Part], part: Part) -> impl Iterator<Item = &'a str> {
+        self.docs
+            .iter()
+            .zip(parts)
+            .filter(move |(_, p)| **p == part)
+            .map(|(d, _)| d.text.as_str())
+    }
+
     /// A share-based split by document hash ([`in_hashed_share`]): test first, validation from
     /// an independent salt among the rest.
     pub fn split_shares(&self, valid: f64, test: f64) -> Vec<Part> {

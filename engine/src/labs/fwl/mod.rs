@@ -82,13 +82,7 @@ pub struct FwlLab {
 }
 
 fn tokenizer(cfg: &FwlConfig, corpus: &Corpus, parts: &[Part]) -> Result<Tokenizer, LabError> {
-    let train: Vec<&str> = corpus
-        .docs
-        .iter()
-        .zip(parts)
-        .filter(|(_, p)| **p == Part::Train)
-        .map(|(d, _)| d.text.as_str())
-        .collect();
+    let train: Vec<&str> = corpus.texts_in(parts, Part::Train).collect();
     Ok(match cfg.tokenizer {
         TokenizerKind::Char => Tokenizer::Char(CharVocab::build(train.into_iter())),
         TokenizerKind::Bpe => Tokenizer::Bpe(Box::new(Bpe::train(&train, cfg.bpe_vocab)?)),
@@ -334,22 +328,10 @@ impl Lab for FwlLab {
         cfg.validate()?;
         let device = crate::nn::autodiff_device(device);
         let corpus = Corpus::load(cfg.corpus)?;
-        let parts = match cfg.corpus {
-            crate::lm::corpus::CorpusName::Shakespeare => {
-                corpus.split(cfg.valid_docs, cfg.test_docs)
-            }
-            crate::lm::corpus::CorpusName::Wikipedia => corpus.split(cfg.valid_docs, cfg.test_docs),
-        };
+        let parts = corpus.split(cfg.valid_docs, cfg.test_docs);
         let tok = Arc::new(tokenizer(&cfg, &corpus, &parts)?);
         let splits = Splits::new(&corpus, &parts, tok);
-        let corpus_words = eval::word_counts(
-            corpus
-                .docs
-                .iter()
-                .zip(&parts)
-                .filter(|(_, p)| **p == Part::Train)
-                .map(|(d, _)| d.text.as_str()),
-        );
+        let corpus_words = eval::word_counts(corpus.texts_in(&parts, Part::Train));
         let shape = cfg.shape(splits.tokenizer.vocab_size());
         let root = Rng::new(cfg.seed);
         // Same initial weights for both: the race differs only in the fast weights.

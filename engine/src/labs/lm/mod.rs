@@ -242,12 +242,7 @@ impl Lab for LmLab {
         let device = crate::nn::autodiff_device(device);
         let corpus = Corpus::load(cfg.corpus)?;
         let parts = corpus.split(cfg.valid_docs, cfg.test_docs);
-        let train = corpus
-            .docs
-            .iter()
-            .zip(&parts)
-            .filter(|(_, p)| **p == Part::Train);
-        let vocab = CharVocab::build(train.map(|(d, _)| d.text.as_str()));
+        let vocab = CharVocab::build(corpus.texts_in(&parts, Part::Train));
         let splits = Splits::new(&corpus, &parts, Arc::new(Tokenizer::Char(vocab)));
         let shape = LmShape {
             vocab: splits.tokenizer.vocab_size(),
