@@ -8,8 +8,14 @@
 //! [`AnyView`] snapshot to the lab's own view type (in one generic place, `panels::registry`).
 //!
 //! The rule every lab keeps: all that changes its computation enters through its config, its
-//! seed, knob changes ([`DynLab::set_knob`]) and actions ([`DynLab::act`]), so a run log of
-//! those replays the run.
+//! seed, knob changes ([`DynLab::set_knob`]) and actions ([`DynLab::act`]), and all its
+//! randomness comes from the seeded [`crate::rng::Rng`] (never a clock, a thread id, a global
+//! RNG or a file that can change). Then seed + run log = the run: [`crate::runlog`] records
+//! those inputs with the step each took effect at, and replay, rewind and `trainscope replay
+//! BUNDLE --check` re-execute them through this trait, with no code in the lab. The generic test
+//! (`engine/tests/replay.rs`) checks it for every preset. A lab may also offer checkpoints
+//! ([`Lab::save_state`], [`Lab::load_state`]) so that rewinding starts from the nearest one
+//! instead of step 0; that is only a speed-up.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -139,6 +145,19 @@ pub trait Lab: Send + 'static {
     fn artifacts(&self) -> Vec<(String, serde_json::Value)> {
         Vec::new()
     }
+    /// Optional checkpoint: the lab's whole state after the current step (model weights, e.g.
+    /// as a burn record, its RNG streams, its data cursor), so that a rewind can start from
+    /// here instead of re-executing from step 0. It must hold everything later steps read:
+    /// [`Lab::load_state`] on a freshly built lab of the same config, then the same inputs,
+    /// must give the same metrics. `None` (the default): rewinds re-execute.
+    fn save_state(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// Restores a [`Lab::save_state`] checkpoint into a freshly built lab of the same config.
+    fn load_state(&mut self, state: &[u8]) -> Result<(), LabError> {
+        let _ = state;
+        Err(LabError::Compute("this lab keeps no checkpoints".into()))
+    }
     /// For a lab whose view is costly to build and changes less often than it steps (e.g. a
     /// text view refreshed at each evaluation): a number that changes whenever [`Lab::view`]
     /// would return something different. While it stays the same the runner keeps the view on
@@ -175,6 +194,15 @@ pub trait DynLab: Send {
     /// See [`Lab::view_version`].
     fn view_version(&self) -> Option<u64> {
         None
+    }
+    /// See [`Lab::save_state`].
+    fn save_state(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// See [`Lab::load_state`].
+    fn load_state(&mut self, state: &[u8]) -> Result<(), LabError> {
+        let _ = state;
+        Err(LabError::Compute("this lab keeps no checkpoints".into()))
     }
 }
 
@@ -224,5 +252,11 @@ impl<L: Lab> DynLab for L {
     }
     fn view_version(&self) -> Option<u64> {
         Lab::view_version(self)
+    }
+    fn save_state(&self) -> Option<Vec<u8>> {
+        Lab::save_state(self)
+    }
+    fn load_state(&mut self, state: &[u8]) -> Result<(), LabError> {
+        Lab::load_state(self, state)
     }
 }

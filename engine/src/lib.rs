@@ -13,6 +13,7 @@ pub mod nn;
 pub mod preset;
 pub mod results;
 pub mod rng;
+pub mod runlog;
 pub mod runner;
 pub mod series;
 pub mod testing;
@@ -26,6 +27,7 @@ pub use lab::{
 };
 pub use preset::Preset;
 pub use results::Results;
+pub use runlog::{Curves, EventKind, RunLog};
 pub use runner::{Command, RunState, Runner, Status};
 pub use series::SeriesStore;
 

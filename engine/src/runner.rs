@@ -22,6 +22,16 @@
 //!   store the state (or a GUI snapshot) still shares copies only the touched series' chunk
 //!   lists and short tails, never the points (see [`crate::series`]). The lock is held only to
 //!   swap pointers and small fields, so a snapshot never waits on a long publish.
+//!
+//! # The run log, rewind and replay
+//!
+//! The worker keeps the run's [`RunLog`]: every knob change, action, final evaluation and race
+//! start with the step at which it took effect (refused ones too), published with each frame
+//! where it changed. [`Command::Rewind`] goes back to an earlier step by rebuilding the lab and
+//! re-executing the log up to there (from the nearest checkpoint when the lab keeps them, see
+//! [`crate::lab::Lab::save_state`]), publishing its progress in [`RunState::replaying`]; the
+//! events after that step are dropped, so what the user does next is a new branch.
+//! [`Runner::spawn_with`] given a log with steps replays it before the first frame is played.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -30,8 +40,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::error::{LabError, panic_text};
-use crate::lab::{AnyView, DynLab, KnobSpec, KnobValue, StepReport};
+use crate::lab::{AnyView, DynLab, KnobSpec, KnobValue};
 use crate::results::Results;
+use crate::runlog::{self, EventKind, LOG_FORMAT, Replay, RunLog, record};
 use crate::series::SeriesStore;
 
 /// Builds (and on reset rebuilds) the run's lab, on the worker thread.
@@ -77,6 +88,11 @@ pub enum Command {
     SetSpeed(Option<f64>),
     /// Run the lab's final evaluation now.
     Finish,
+    /// Go back to step `k` (at most the current step): rebuild, re-execute the log up to `k`
+    /// and drop the events after it; the run is then paused at `k`.
+    Rewind(u64),
+    /// Record an event that does not reach the lab (e.g. [`EventKind::Race`]) in the log.
+    Log(EventKind),
     /// End the worker thread.
     Stop,
 }
@@ -107,6 +123,29 @@ pub struct RunState {
     pub max_rate: Option<f64>,
     /// Incremented on every publish.
     pub frame: u64,
+    /// The run log as of the last change to it (its `steps` may lag; use [`RunState::step`]).
+    pub log: Arc<RunLog>,
+    /// While a rewind or replay re-executes: `(step reached, target step)`.
+    pub replaying: Option<(u64, u64)>,
+}
+
+impl RunState {
+    /// The log with its step count brought up to this frame, for saving.
+    pub fn current_log(&self) -> RunLog {
+        let mut log = (*self.log).clone();
+        log.steps = self.step;
+        log
+    }
+}
+
+/// How [`Runner::spawn_with`] starts a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The run's log header (preset, backend). When it has steps or events, the worker
+    /// re-executes it to its `steps` before taking commands (opening a saved session).
+    pub log: Option<RunLog>,
+    /// Take a checkpoint every this many steps where the lab can save its state (0 = never).
+    pub checkpoint_every: u64,
 }
 
 impl Default for RunState {
@@ -123,6 +162,8 @@ impl Default for RunState {
             planned_steps: None,
             max_rate: None,
             frame: 0,
+            log: Arc::new(RunLog::default()),
+            replaying: None,
         }
     }
 }
@@ -142,7 +183,16 @@ fn lock(state: &Mutex<RunState>) -> MutexGuard<'_, RunState> {
 impl Runner {
     /// Starts a worker that builds the lab with `factory` and waits, paused, for commands.
     pub fn spawn(factory: LabFactory, waker: Option<Waker>) -> Runner {
+        Runner::spawn_with(factory, waker, RunOptions::default())
+    }
+
+    /// Starts a worker as [`Runner::spawn`] does, with a log header to record into (and to
+    /// replay first when it has steps) and checkpoints; see [`RunOptions`].
+    pub fn spawn_with(factory: LabFactory, waker: Option<Waker>, options: RunOptions) -> Runner {
         let (tx, rx) = mpsc::channel();
+        let mut log = options.log.unwrap_or_default();
+        log.format = LOG_FORMAT;
+        let replay_to = (log.steps > 0 || !log.events.is_empty()).then_some(log.steps);
         let state = Arc::new(Mutex::new(RunState::default()));
         let worker = Worker {
             factory,
@@ -164,6 +214,11 @@ impl Runner {
             rate: 0.0,
             auto_finished: false,
             last_step_at: Instant::now(),
+            log,
+            log_dirty: true,
+            checkpoints: Vec::new(),
+            checkpoint_every: options.checkpoint_every,
+            replay_to,
         };
         let thread = std::thread::Builder::new()
             .name("trainscope-run".into())
@@ -246,11 +301,32 @@ struct Worker {
     rate: f64,
     auto_finished: bool,
     last_step_at: Instant,
+    log: RunLog,
+    /// Whether the log changed since it was last published.
+    log_dirty: bool,
+    /// Saved lab states, oldest first, with the history at that step.
+    checkpoints: Vec<Checkpoint>,
+    checkpoint_every: u64,
+    /// A log to re-execute up to this step before the first command.
+    replay_to: Option<u64>,
 }
+
+/// A lab's saved state after a step, and the history as it was then (shared, not copied).
+struct Checkpoint {
+    step: u64,
+    state: Vec<u8>,
+    series: Arc<SeriesStore>,
+}
+
+/// Most checkpoints kept; beyond it every other one is dropped (so they thin out evenly).
+const MAX_CHECKPOINTS: usize = 64;
 
 impl Worker {
     fn run(mut self) {
-        self.build(true);
+        match self.replay_to.take() {
+            Some(k) => self.rewind(k),
+            None => self.build(true),
+        }
         loop {
             let busy = self.running || self.pending > 0;
             let cmd = if busy {
@@ -351,6 +427,10 @@ impl Worker {
             Command::Play | Command::Step(_) => {}
             Command::Pause => self.pause(),
             Command::Reset => {
+                self.log.events.clear();
+                self.log.steps = 0;
+                self.log_dirty = true;
+                self.checkpoints.clear();
                 self.running = false;
                 self.pending = 0;
                 self.step = 0;
@@ -362,75 +442,148 @@ impl Worker {
                 self.build(false);
             }
             Command::SetKnob(name, value) => {
-                if let Some(lab) = self.lab.as_mut() {
+                if self.usable_lab() {
                     // Even a refused change may have touched the lab's state.
                     self.lab_touched = true;
-                    match lab.set_knob(&name, value.clone()) {
-                        Ok(()) => {
-                            let series = Arc::make_mut(&mut self.series);
-                            series.mark(self.step, format!("{name} = {value}"));
-                        }
-                        Err(e) => self.message = Some(e.to_string()),
+                    match self.apply(EventKind::Knob { name, value }, "a knob change") {
+                        Some(Err(e)) => self.message = Some(e.to_string()),
+                        Some(Ok(())) | None => {}
                     }
                 }
             }
             Command::Act(action) => self.act(action),
             Command::SetSpeed(rate) => self.max_rate = rate.filter(|r| *r > 0.0),
             Command::Finish => self.finish(),
+            Command::Rewind(k) => {
+                let k = k.min(self.step);
+                self.rewind(k);
+            }
+            Command::Log(kind) => {
+                self.log.push(self.step, kind, true);
+                self.log_dirty = true;
+            }
             Command::Stop => return false,
         }
         self.publish(true);
         true
     }
 
-    fn act(&mut self, action: serde_json::Value) {
-        let Some(lab) = self.lab.as_mut() else {
-            return;
-        };
-        self.lab_touched = true;
-        match catch_unwind(AssertUnwindSafe(|| lab.act(&action))) {
-            Ok(Ok(report)) => {
-                let what = action
-                    .get("action")
-                    .and_then(|a| a.as_str())
-                    .unwrap_or("action");
-                let series = Arc::make_mut(&mut self.series);
-                series.mark(self.step, what.to_string());
-                record(series, self.step, report.metrics);
-                // The run's message line is for errors and warnings; what a successful action
-                // did shows in the panel (the asked turn, the feedback status line).
-                self.message = None;
+    fn usable_lab(&self) -> bool {
+        self.lab.is_some()
+    }
+
+    /// Applies an input to the lab through [`runlog::apply`] and logs it at the current step.
+    /// `None`: there is no lab, or it panicked (the run has then failed, naming `what`).
+    fn apply(&mut self, kind: EventKind, what: &str) -> Option<Result<(), crate::LabError>> {
+        let lab = self.lab.as_mut()?;
+        let series = Arc::make_mut(&mut self.series);
+        match runlog::apply(&mut **lab, series, self.step, &kind) {
+            Ok(outcome) => {
+                self.log.push(self.step, kind, outcome.is_ok());
+                self.log_dirty = true;
+                Some(outcome)
             }
-            Ok(Err(e)) => self.message = Some(e.to_string()),
             Err(p) => {
                 self.lab = None;
-                self.fail(format!(
-                    "the lab panicked in an action: {}",
-                    panic_text(&*p)
-                ));
+                self.fail(format!("the lab panicked in {what}: {p}"));
+                None
             }
+        }
+    }
+
+    fn act(&mut self, action: serde_json::Value) {
+        if !self.usable_lab() {
+            return;
+        }
+        self.lab_touched = true;
+        match self.apply(EventKind::Act { action }, "an action") {
+            // The run's message line is for errors and warnings; what a successful action
+            // did shows in the panel (the asked turn, the feedback status line).
+            Some(Ok(())) => self.message = None,
+            Some(Err(e)) => self.message = Some(e.to_string()),
+            None => {}
         }
     }
 
     fn finish(&mut self) {
         self.pause();
-        let Some(lab) = self.lab.as_mut() else {
+        if !self.usable_lab() {
+            return;
+        }
+        self.lab_touched = true;
+        match self.apply(EventKind::Finish, "its final evaluation") {
+            Some(Ok(())) => self.status = Status::Finished,
+            Some(Err(e)) => self.fail(format!("final evaluation failed: {e}")),
+            None => {}
+        }
+    }
+
+    /// Rebuilds the lab and re-executes the log up to step `k` (see the module docs).
+    fn rewind(&mut self, k: u64) {
+        self.pause();
+        self.log.truncate(k);
+        self.log_dirty = true;
+        self.checkpoints.retain(|c| c.step <= k);
+        let events = self.log.events.clone();
+        self.build(false);
+        let Some(mut lab) = self.lab.take() else {
             return;
         };
+        let capacity = self.series.capacity();
+        let mut start = (0, Arc::new(SeriesStore::with_capacity(capacity)));
+        while let Some(c) = self.checkpoints.last() {
+            if lab.load_state(&c.state).is_ok() {
+                start = (c.step, c.series.clone());
+                break;
+            }
+            // A checkpoint the lab refuses is useless; rebuild so no half-restored state stays.
+            self.checkpoints.pop();
+            match catch_unwind(AssertUnwindSafe(|| (self.factory)())) {
+                Ok(Ok(l)) => lab = l,
+                _ => break,
+            }
+        }
+        let mut replay = Replay {
+            lab,
+            series: Arc::unwrap_or_clone(start.1),
+            step: start.0,
+        };
+        let (state, waker) = (self.state.clone(), self.waker.clone());
+        let mut last = Instant::now();
+        let mut progress = |s: u64| {
+            if last.elapsed() >= FRAME_INTERVAL {
+                last = Instant::now();
+                {
+                    let mut st = lock(&state);
+                    st.replaying = Some((s, k));
+                    st.step = s;
+                    st.frame += 1;
+                }
+                if let Some(w) = &waker {
+                    w();
+                }
+            }
+            true
+        };
+        publish_progress(&self.state, self.waker.as_ref(), replay.step, k);
+        let result = replay.run_to(&events, k, &mut progress);
+        lock(&self.state).replaying = None;
+        self.step = replay.step;
+        self.series = Arc::new(replay.series);
+        self.lab = Some(replay.lab);
         self.lab_touched = true;
-        match catch_unwind(AssertUnwindSafe(|| lab.finish())) {
-            Ok(Ok(report)) => {
-                record(Arc::make_mut(&mut self.series), self.step, report);
-                self.status = Status::Finished;
-            }
-            Ok(Err(e)) => self.fail(format!("final evaluation failed: {e}")),
-            Err(p) => {
-                self.lab = None;
-                self.fail(format!(
-                    "the lab panicked in its final evaluation: {}",
-                    panic_text(&*p)
-                ));
-            }
+        self.view_version = None;
+        self.auto_finished = events.iter().any(|e| e.kind == EventKind::Finish);
+        self.status = if events
+            .last()
+            .is_some_and(|e| e.kind == EventKind::Finish && e.step == k)
+        {
+            Status::Finished
+        } else {
+            Status::Paused
+        };
+        if let Err(e) = result {
+            self.fail(format!("replaying the log to step {k}: {e}"));
         }
     }
 
@@ -447,6 +600,23 @@ impl Worker {
                 let step = self.step;
                 let bad = report.first_non_finite().map(str::to_string);
                 record(Arc::make_mut(&mut self.series), step, report);
+                if self.checkpoint_every > 0
+                    && step.is_multiple_of(self.checkpoint_every)
+                    && let Some(state) = lab.save_state()
+                {
+                    if self.checkpoints.len() >= MAX_CHECKPOINTS {
+                        let mut i = 0;
+                        self.checkpoints.retain(|_| {
+                            i += 1;
+                            i % 2 == 0
+                        });
+                    }
+                    self.checkpoints.push(Checkpoint {
+                        step,
+                        state,
+                        series: self.series.clone(),
+                    });
+                }
                 if let Some(series) = bad {
                     self.pause();
                     self.message = Some(format!(
@@ -504,6 +674,11 @@ impl Worker {
         let (view, knobs, results) = self.take_view();
         let planned = self.lab.as_ref().and_then(|l| l.planned_steps());
         let knobs: Option<Arc<[KnobSpec]>> = knobs.map(Into::into);
+        let log = std::mem::take(&mut self.log_dirty).then(|| {
+            let mut l = self.log.clone();
+            l.steps = self.step;
+            Arc::new(l)
+        });
         // Only pointers change hands under the lock; what they replace is dropped after it, as
         // freeing a large view or history can take a while.
         let replaced = {
@@ -525,7 +700,8 @@ impl Worker {
             s.message = self.message.clone();
             s.max_rate = self.max_rate;
             s.frame += 1;
-            (old_series, old_view, old_knobs, old_results)
+            let old_log = log.map(|l| std::mem::replace(&mut s.log, l));
+            (old_series, old_view, old_knobs, old_results, old_log)
         };
         drop(replaced);
         if let Some(w) = &self.waker {
@@ -572,9 +748,16 @@ impl Worker {
 /// A frame's fresh view, knobs and results (each `None` when unchanged).
 type Taken = (Option<AnyView>, Option<Vec<KnobSpec>>, Option<Arc<Results>>);
 
-/// Appends a report's metrics to the history at `step`.
-fn record(series: &mut SeriesStore, step: u64, report: StepReport) {
-    for (name, value) in report.metrics {
-        series.push(&name, step as f64, value);
+/// Publishes only a replay's progress (the worker is busy re-executing).
+fn publish_progress(state: &Mutex<RunState>, waker: Option<&Waker>, step: u64, target: u64) {
+    {
+        let mut s = lock(state);
+        s.status = Status::Loading;
+        s.replaying = Some((step, target));
+        s.step = step;
+        s.frame += 1;
+    }
+    if let Some(w) = waker {
+        w();
     }
 }

@@ -166,6 +166,30 @@ impl Lab for ToyLab {
         Ok(r)
     }
 
+    fn save_state(&self) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(48);
+        out.extend(self.x.to_le_bytes());
+        out.extend(self.step.to_le_bytes());
+        for w in self.rng.state() {
+            out.extend(w.to_le_bytes());
+        }
+        Some(out)
+    }
+
+    fn load_state(&mut self, state: &[u8]) -> Result<(), LabError> {
+        let words: Vec<[u8; 8]> = state
+            .chunks_exact(8)
+            .filter_map(|c| c.try_into().ok())
+            .collect();
+        let [x, step, a, b, c, d] = words[..] else {
+            return Err(LabError::Compute("a toy checkpoint is 48 bytes".into()));
+        };
+        self.x = f64::from_le_bytes(x);
+        self.step = u64::from_le_bytes(step);
+        self.rng = Rng::from_state([a, b, c, d].map(u64::from_le_bytes));
+        Ok(())
+    }
+
     fn view_version(&self) -> Option<u64> {
         (self.cfg.view_every > 0).then(|| self.step / self.cfg.view_every)
     }

@@ -1,0 +1,257 @@
+//! Seed + run log = the run, for every registered preset: a live run with a knob change
+//! mid-run and a final evaluation, replayed from its log, gives the same metrics point for
+//! point; rewinding to an earlier step and playing on to the end gives the uninterrupted run.
+//! A lab added later is covered by registering it. The toy lab covers actions, refused inputs
+//! and checkpoints.
+
+use std::time::Duration;
+
+use trainscope_engine::labs;
+use trainscope_engine::runlog::{self, Curves, EventKind, RunLog};
+use trainscope_engine::runner::RunOptions;
+use trainscope_engine::testing::{ToyConfig, ToyLab};
+use trainscope_engine::{
+    Backend, Command, Device, DynLab, KnobKind, KnobSpec, KnobValue, Lab, Preset, Runner, Status,
+};
+
+const WAIT: Duration = Duration::from_secs(600);
+
+fn spawn(preset: &Preset, checkpoint_every: u64) -> Runner {
+    let p = preset.clone();
+    let log = RunLog::new(preset, "cpu").expect("log header");
+    Runner::spawn_with(
+        Box::new(move || p.build(&Backend::cpu().device)),
+        None,
+        RunOptions {
+            log: Some(log),
+            checkpoint_every,
+        },
+    )
+}
+
+/// Steps `n` and waits until the run is paused there.
+fn step(r: &Runner, n: u64) {
+    let target = r.read(|s| s.step) + n;
+    r.send(Command::Step(n));
+    assert!(
+        r.wait_until(WAIT, |s| (s.step == target && s.status == Status::Paused)
+            || s.status == Status::Failed),
+        "stepping to {target}"
+    );
+    assert_ne!(
+        r.read(|s| s.status),
+        Status::Failed,
+        "{:?}",
+        r.read(|s| s.message.clone())
+    );
+}
+
+/// Sends a command that logs an event and waits until the log has `events` events.
+fn logged(r: &Runner, cmd: Command, events: usize) {
+    r.send(cmd);
+    assert!(
+        r.wait_until(WAIT, |s| s.log.events.len() == events),
+        "the event was logged"
+    );
+}
+
+fn finish(r: &Runner, events: usize) {
+    logged(r, Command::Finish, events);
+    assert!(r.wait_until(WAIT, |s| s.status == Status::Finished));
+}
+
+/// A value of the knob other than its current one, inside its range.
+fn other_value(k: &KnobSpec) -> Option<KnobValue> {
+    let v = match (&k.kind, &k.value) {
+        (KnobKind::Float { min, max, .. }, KnobValue::Float(x)) => {
+            let y = if *x > *min {
+                (x + min) / 2.0
+            } else {
+                (x + max) / 2.0
+            };
+            KnobValue::Float(y)
+        }
+        (KnobKind::Int { min, max }, KnobValue::Int(i)) => {
+            KnobValue::Int(if i > min { i - 1 } else { (*i + 1).min(*max) })
+        }
+        (KnobKind::Bool, KnobValue::Bool(b)) => KnobValue::Bool(!b),
+        (KnobKind::Choice(options), KnobValue::Choice(c)) => {
+            KnobValue::Choice(options.iter().find(|o| **o != c.as_str())?.to_string())
+        }
+        _ => return None,
+    };
+    (v != k.value).then_some(v)
+}
+
+fn curves(r: &Runner) -> Curves {
+    r.read(|s| Curves::of(&s.series))
+}
+
+#[test]
+fn every_preset_replays_exactly_and_rewinds_to_the_uninterrupted_run() {
+    for entry in labs::all() {
+        for mut p in Preset::builtins().expect("presets parse") {
+            if p.lab != entry.id {
+                continue;
+            }
+            for s in entry.tiny {
+                p.apply_set(s).expect("tiny setting");
+            }
+            let r = spawn(&p, 0);
+            step(&r, 1);
+            // A knob change mid-run (the first knob that has another legal value).
+            let knobs = r.read(|s| s.knobs.clone());
+            let mut events = 0;
+            if let Some((k, v)) = knobs.iter().find_map(|k| other_value(k).map(|v| (k, v))) {
+                events += 1;
+                logged(&r, Command::SetKnob(k.name.clone(), v), events);
+            }
+            step(&r, 2);
+            events += 1;
+            finish(&r, events);
+            let live = curves(&r);
+            let log = r.read(|s| s.current_log());
+            assert_eq!(log.steps, 3, "{}", p.name);
+
+            // Re-executed headless from the log (through JSON, as a bundle stores it).
+            let log = RunLog::from_json(&log.to_json().expect("json")).expect("reads back");
+            let replayed = runlog::replay(&log, &Backend::cpu().device, &mut |_| true)
+                .unwrap_or_else(|e| panic!("{}: replay: {e}", p.name));
+            assert_eq!(
+                live.first_difference(&Curves::of(&replayed.series)),
+                None,
+                "{}: the replay differs",
+                p.name
+            );
+
+            // Back to step 2 (after the knob change), then on to the end again.
+            r.send(Command::Rewind(2));
+            assert!(r.wait_until(WAIT, |s| s.step == 2
+                && s.status == Status::Paused
+                && s.replaying.is_none()));
+            step(&r, 1);
+            finish(&r, events);
+            assert_eq!(
+                live.first_difference(&curves(&r)),
+                None,
+                "{}: rewinding to 2 and playing on differs from the uninterrupted run",
+                p.name
+            );
+            r.stop_and_join();
+        }
+    }
+}
+
+fn toy_preset(planned: u64) -> Preset {
+    let mut p = Preset::parse("lab = \"ff\"\ntitle = \"t\"\nseed = 5\n", "toy", "toy.toml")
+        .expect("a preset to carry the log header");
+    p.steps = Some(planned);
+    p
+}
+
+fn toy_runner(cfg: ToyConfig, log: RunLog, checkpoint_every: u64) -> Runner {
+    Runner::spawn_with(
+        Box::new(move || {
+            Ok(Box::new(ToyLab::new(cfg.clone(), &Device::default())?) as Box<dyn DynLab>)
+        }),
+        None,
+        RunOptions {
+            log: Some(log),
+            checkpoint_every,
+        },
+    )
+}
+
+#[test]
+fn toy_actions_refusals_and_checkpoints_replay_exactly() {
+    let cfg = ToyConfig {
+        seed: 3,
+        ..ToyConfig::default()
+    };
+    let header = RunLog::new(&toy_preset(20), "cpu").expect("header");
+    for checkpoint_every in [0, 3] {
+        let r = toy_runner(cfg.clone(), header.clone(), checkpoint_every);
+        step(&r, 4);
+        logged(&r, Command::SetKnob("lr".into(), KnobValue::Float(0.3)), 1);
+        // Refused: out of range. Logged as refused; replay expects the refusal too.
+        logged(&r, Command::SetKnob("lr".into(), KnobValue::Float(7.0)), 2);
+        step(&r, 3);
+        logged(
+            &r,
+            Command::Act(serde_json::json!({"action": "nudge", "by": 0.5})),
+            3,
+        );
+        logged(
+            &r,
+            Command::Log(EventKind::Race {
+                changes: vec!["lr=0.2".into()],
+                from: 7,
+            }),
+            4,
+        );
+        step(&r, 5);
+        finish(&r, 5);
+        let live = curves(&r);
+        let log = r.read(|s| s.current_log());
+        assert!(!log.events[1].ok, "the refused knob is logged as refused");
+
+        // Headless replay of the same inputs on a fresh toy lab.
+        let lab: Box<dyn DynLab> =
+            Box::new(ToyLab::new(cfg.clone(), &Device::default()).expect("toy"));
+        let mut rep = runlog::Replay::new(lab, trainscope_engine::series::DEFAULT_CAPACITY);
+        rep.run_to(&log.events, log.steps, &mut |_| true)
+            .expect("replays");
+        assert_eq!(live.first_difference(&Curves::of(&rep.series)), None);
+
+        // Rewind before the action (from a checkpoint where there is one), redo it, go on.
+        r.send(Command::Rewind(5));
+        assert!(r.wait_until(WAIT, |s| s.step == 5
+            && s.replaying.is_none()
+            && s.status == Status::Paused));
+        assert_eq!(
+            r.read(|s| s.log.events.len()),
+            2,
+            "events after step 5 are dropped"
+        );
+        step(&r, 2);
+        logged(
+            &r,
+            Command::Act(serde_json::json!({"action": "nudge", "by": 0.5})),
+            3,
+        );
+        logged(
+            &r,
+            Command::Log(EventKind::Race {
+                changes: vec!["lr=0.2".into()],
+                from: 7,
+            }),
+            4,
+        );
+        step(&r, 5);
+        finish(&r, 5);
+        assert_eq!(
+            live.first_difference(&curves(&r)),
+            None,
+            "checkpoint_every {checkpoint_every}"
+        );
+
+        // A session reopened from the log replays before it takes commands.
+        let reopened = toy_runner(cfg.clone(), log.clone(), 0);
+        assert!(reopened.wait_until(WAIT, |s| s.step == 12
+            && s.replaying.is_none()
+            && s.status == Status::Finished));
+        assert_eq!(live.first_difference(&curves(&reopened)), None);
+
+        // A log whose inputs the lab no longer accepts is refused, naming the step.
+        let mut bad = log.clone();
+        bad.events[1].ok = true;
+        let lab: Box<dyn DynLab> =
+            Box::new(ToyLab::new(cfg.clone(), &Device::default()).expect("toy"));
+        let mut rep = runlog::Replay::new(lab, trainscope_engine::series::DEFAULT_CAPACITY);
+        let e = rep
+            .run_to(&bad.events, bad.steps, &mut |_| true)
+            .expect_err("diverges")
+            .to_string();
+        assert!(e.contains("diverged at step 4"), "{e}");
+    }
+}
