@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use trainscope_engine::{Backend, BackendChoice, DynLab, Preset, StepReport, labs};
+use trainscope_engine::runlog::{EventKind, record};
+use trainscope_engine::{
+    Backend, BackendChoice, Curves, DynLab, Preset, RunLog, SeriesStore, StepReport, labs,
+};
 
 /// Arguments of `trainscope run`.
 #[derive(clap::Args, Debug, Clone)]
@@ -29,6 +32,9 @@ pub struct RunArgs {
     /// Do not draw a progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Also write a session bundle (log, metrics, summary, figures) to this file at the end.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
 }
 
 /// Arguments of `trainscope bench`.
@@ -171,11 +177,17 @@ pub fn run_in(args: &RunArgs, multi: Option<(&MultiProgress, &str)>) -> Result<R
             None => b,
         }
     };
+    // The history as the app records it, for a bundle (its log: the preset and one final
+    // evaluation at the end, since a headless run takes no other input).
+    let mut store = SeriesStore::new();
     let t0 = Instant::now();
     let mut last_msg = Instant::now() - Duration::from_secs(1);
     for step in 1..=steps {
         let report = guarded(&format!("step {step}"), || lab.step())?;
         metrics.record(step, &report)?;
+        if args.bundle.is_some() {
+            record(&mut store, step, report.clone());
+        }
         if let Some(series) = report.first_non_finite() {
             bar.abandon();
             bail!(
@@ -192,6 +204,9 @@ pub fn run_in(args: &RunArgs, multi: Option<(&MultiProgress, &str)>) -> Result<R
     bar.set_message("final evaluation…");
     let fin = guarded("final evaluation", || lab.finish())?;
     metrics.record(steps, &fin)?;
+    if args.bundle.is_some() {
+        record(&mut store, steps, fin.clone());
+    }
     metrics.csv.flush()?;
     let wall = t0.elapsed().as_secs_f64();
     bar.finish_with_message(metrics.summary_line());
@@ -246,6 +261,14 @@ pub fn run_in(args: &RunArgs, multi: Option<(&MultiProgress, &str)>) -> Result<R
         csv_path.display(),
         summary_path.display()
     );
+    if let Some(path) = &args.bundle {
+        let mut log = RunLog::new(&preset, &backend.name)?;
+        log.push(steps, EventKind::Finish, true);
+        log.steps = steps;
+        let session = crate::bundle::Session::new(log, Curves::of(&store), String::new());
+        crate::bundle::save(path, &session)?;
+        eprintln!("wrote session bundle {}", path.display());
+    }
     if multi.is_none() {
         println!("{}", metrics.summary_line());
     }
@@ -359,5 +382,207 @@ pub fn ask(args: &AskArgs) -> Result<()> {
             a.text, a.confidence
         );
     }
+    Ok(())
+}
+
+/// Arguments of `trainscope open`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct OpenArgs {
+    /// A session bundle (`.trainscope`).
+    pub bundle: PathBuf,
+    /// Describe the bundle here instead of opening it in the window.
+    #[arg(long)]
+    pub print: bool,
+}
+
+/// `trainscope open BUNDLE --print`: what a bundle holds.
+pub fn describe(args: &OpenArgs) -> Result<()> {
+    let s = crate::bundle::open(&args.bundle)?;
+    println!(
+        "session of preset {} (lab {}), seed {}, backend {}",
+        s.log.preset, s.log.lab, s.log.seed, s.log.backend
+    );
+    println!(
+        "{} steps, {} logged inputs:",
+        s.log.steps,
+        s.log.events.len()
+    );
+    for e in &s.log.events {
+        println!(
+            "  step {:>6}: {:?}{}",
+            e.step,
+            e.kind,
+            if e.ok { "" } else { " (refused)" }
+        );
+    }
+    println!("latest values:");
+    for (n, v) in s.curves.last_values() {
+        println!("  {n:<28} {v:.6}");
+    }
+    if !s.notes.trim().is_empty() {
+        println!("notes:\n{}", s.notes.trim_end());
+    }
+    Ok(())
+}
+
+/// Arguments of `trainscope replay`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReplayArgs {
+    /// A session bundle (`.trainscope`).
+    pub bundle: PathBuf,
+    /// Compare every metric with the bundle's and exit non-zero at the first difference.
+    #[arg(long)]
+    pub check: bool,
+    /// Do not draw a progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `trainscope replay BUNDLE [--check]`: re-executes the bundle's log headless on the CPU
+/// backend; with `--check`, fails naming the first series and step that differ.
+pub fn replay(args: &ReplayArgs) -> Result<()> {
+    let s = crate::bundle::open(&args.bundle)?;
+    let backend = Backend::cpu();
+    if s.log.backend != backend.name {
+        eprintln!(
+            "note: the run used backend {}; replaying on {} (exact only between CPU runs)",
+            s.log.backend, backend.name
+        );
+    }
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        let b =
+            ProgressBar::with_draw_target(Some(s.log.steps), ProgressDrawTarget::stderr_with_hz(5));
+        b.set_style(
+            ProgressStyle::with_template(
+                "replaying {bar:30.cyan/blue} {pos}/{len} steps  ETA {eta}",
+            )
+            .map_err(|e| anyhow!("progress template: {e}"))?,
+        );
+        b
+    };
+    let t0 = Instant::now();
+    let r = trainscope_engine::runlog::replay(&s.log, &backend.device, &mut |step| {
+        bar.set_position(step);
+        true
+    })
+    .map_err(|e| anyhow!("replaying {}: {e}", args.bundle.display()))?;
+    bar.finish_and_clear();
+    let replayed = Curves::of(&r.series);
+    eprintln!(
+        "replayed {} steps and {} inputs in {:.1} s",
+        s.log.steps,
+        s.log.events.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    if args.check {
+        if let Some(d) = s.curves.first_difference(&replayed) {
+            bail!("replay check failed: {d}");
+        }
+        let points: usize = s.curves.series.iter().map(|(_, p)| p.len()).sum();
+        println!(
+            "replay check passed: {} series, {points} points and {} markers identical",
+            s.curves.series.len(),
+            s.curves.markers.len()
+        );
+    } else {
+        for (n, v) in replayed.last_values() {
+            println!("{n:<28} {v:.6}");
+        }
+    }
+    Ok(())
+}
+
+/// Arguments of `trainscope lesson`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct LessonArgs {
+    /// A lesson file, or the name of a built-in lesson (`presets/lessons/`).
+    pub lesson: String,
+    /// Override a setting of the lesson's preset (as for `run`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Shrink the preset with its lab's tiny test settings and squeeze the cards' steps so
+    /// the last is at most this step (for CI).
+    #[arg(long, value_name = "STEPS")]
+    pub tiny: Option<u64>,
+}
+
+/// The latest value of each named series, as `name=value` words.
+fn values_line(curves: &trainscope_engine::SeriesStore, names: &[&str]) -> String {
+    names
+        .iter()
+        .filter_map(|n| {
+            curves
+                .get(n)
+                .and_then(|s| s.last())
+                .map(|p| format!("{n}={:.4}", p[1]))
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+/// `trainscope lesson FILE`: plays a lesson headless and prints each card with the metrics
+/// at that point (the card's `look` series and the lab's headline metrics).
+pub fn lesson(args: &LessonArgs) -> Result<()> {
+    use trainscope_engine::lesson::Lesson;
+    let mut lesson = Lesson::resolve(&args.lesson)?;
+    let entry = lesson.preset.entry()?;
+    if let Some(last) = args.tiny {
+        for s in entry.tiny {
+            lesson.preset.apply_set(s)?;
+        }
+        lesson.fit(last);
+    }
+    for s in &args.set {
+        lesson.preset.apply_set(s)?;
+    }
+    let headline = (entry.headline)(&lesson.preset.config);
+    println!("# {}\n", lesson.title);
+    println!("{}\n", lesson.summary);
+    println!("preset: {} ({})", lesson.preset.name, lesson.preset.title);
+    let n = lesson.cards.len();
+    let device = Backend::cpu().device;
+    let t0 = Instant::now();
+    let log = lesson.play(&device, &mut |c| {
+        println!(
+            "\n## Card {}/{n} at step {}: {}\n",
+            c.index + 1,
+            c.run.step,
+            c.card.title
+        );
+        println!("{}", c.card.text.trim_end());
+        for (k, v) in &c.card.knobs {
+            println!("- knob: {k} = {v}");
+        }
+        if !c.card.race.is_empty() {
+            let changes: Vec<String> = c
+                .card
+                .race
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            println!("- race: run B branches here with {}", changes.join(", "));
+        }
+        if let Some(q) = &c.card.question {
+            println!("- pause. Question: {q}");
+        }
+        let mut names: Vec<&str> = c.card.look.iter().map(String::as_str).collect();
+        for h in &headline {
+            if !names.contains(h) {
+                names.push(h);
+            }
+        }
+        println!("- metrics (run A): {}", values_line(&c.run.series, &names));
+        if let Some(b) = c.branch {
+            println!("- metrics (run B): {}", values_line(&b.series, &names));
+        }
+    })?;
+    eprintln!(
+        "\nplayed {n} cards to step {} in {:.1} s ({} logged inputs)",
+        log.steps,
+        t0.elapsed().as_secs_f64(),
+        log.events.len()
+    );
     Ok(())
 }

@@ -25,6 +25,12 @@ enum Cmd {
     Ask(cli::AskArgs),
     /// Measure training speed of a preset (steps per second, no evaluation).
     Bench(cli::BenchArgs),
+    /// Play a lesson headless, printing each card with the metrics at that point.
+    Lesson(cli::LessonArgs),
+    /// Open a session bundle in the window (re-executing its log), or describe it (`--print`).
+    Open(cli::OpenArgs),
+    /// Re-execute a session bundle headless; `--check` fails naming the first difference.
+    Replay(cli::ReplayArgs),
     /// Open the GUI (the default).
     Gui {
         /// Preset to open first (a file or a built-in name).
@@ -38,24 +44,47 @@ enum Cmd {
         /// Start a race at launch: run B changes this setting (repeatable), e.g. `--race lr=0.01`.
         #[arg(long = "race", value_name = "KEY=VALUE")]
         race: Vec<String>,
+        /// With `--race`: branch run B from this step of run A (knob changes only) instead of
+        /// starting it from step 0.
+        #[arg(long, value_name = "STEP")]
+        branch_at: Option<u64>,
+        /// Play a lesson (a file or built-in name from presets/lessons/).
+        #[arg(long)]
+        lesson: Option<String>,
     },
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let result = match args.command {
-        None => gui::run(None, BackendChoice::Cpu, false, Vec::new()),
+        None => gui::run(None, BackendChoice::Cpu, gui::Launch::default()),
         Some(Cmd::Gui {
             preset,
             backend,
             play,
             race,
-        }) => gui::run(preset, backend, play, race),
+            branch_at,
+            lesson,
+        }) => gui::run(
+            preset,
+            backend,
+            gui::Launch {
+                play,
+                race,
+                branch_at,
+                lesson,
+                session: None,
+            },
+        ),
         Some(Cmd::List) => cli::list(),
         Some(Cmd::Run(a)) => cli::run(&a).map(|_| ()),
         Some(Cmd::Bench(a)) => cli::bench(&a),
         Some(Cmd::Race(a)) => race::race(&a).map(|_| ()),
         Some(Cmd::Ask(a)) => cli::ask(&a),
+        Some(Cmd::Open(a)) if a.print => cli::describe(&a),
+        Some(Cmd::Open(a)) => gui::open_session(&a.bundle),
+        Some(Cmd::Replay(a)) => cli::replay(&a),
+        Some(Cmd::Lesson(a)) => cli::lesson(&a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

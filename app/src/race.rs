@@ -62,6 +62,7 @@ pub fn race(args: &RaceArgs) -> Result<serde_json::Value> {
         set: sets,
         out: Some(out.join(dir)),
         quiet: args.quiet,
+        bundle: None,
     };
     let a = side(args.set.clone(), "a");
     let b = side(args.set.iter().chain(&args.vary).cloned().collect(), "b");

@@ -8,6 +8,7 @@ pub mod error;
 pub mod knob;
 pub mod lab;
 pub mod labs;
+pub mod lesson;
 pub mod lm;
 pub mod nn;
 pub mod preset;

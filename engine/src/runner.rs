@@ -445,9 +445,10 @@ impl Worker {
                 if self.usable_lab() {
                     // Even a refused change may have touched the lab's state.
                     self.lab_touched = true;
-                    match self.apply(EventKind::Knob { name, value }, "a knob change") {
-                        Some(Err(e)) => self.message = Some(e.to_string()),
-                        Some(Ok(())) | None => {}
+                    if let Some(Err(e)) =
+                        self.apply(EventKind::Knob { name, value }, "a knob change")
+                    {
+                        self.message = Some(e.to_string());
                     }
                 }
             }

@@ -27,6 +27,7 @@ impl TrainscopeApp {
         let Some(run) = &self.run else { return };
         let lab = run.preset.lab.clone();
         run_bar(ui, &run.runner, state, &self.backend.name);
+        self.timeline(ui, state);
         self.notice_line(ui);
         ui.separator();
         let Some(run) = &self.run else { return };
@@ -70,6 +71,7 @@ impl TrainscopeApp {
                 run_bar(ui, runner, st, &self.backend.name);
             });
         }
+        self.timeline(ui, state);
         self.notice_line(ui);
         ui.separator();
         let (Some(run), Some(race)) = (&self.run, &self.race) else {

@@ -37,6 +37,35 @@ impl TrainscopeApp {
             self.save_preset_dialog();
         }
         ui.separator();
+        if ui
+            .button("Save session…")
+            .on_hover_text("One file with the run's log, metrics, figures and your notes")
+            .clicked()
+        {
+            self.save_session_dialog();
+        }
+        if ui
+            .button("Open session…")
+            .on_hover_text("Reopens a saved session by re-executing its log")
+            .clicked()
+        {
+            self.open_session_dialog();
+        }
+        ui.menu_button("Lessons", |ui| {
+            for l in trainscope_engine::lesson::Lesson::builtins().unwrap_or_default() {
+                if ui.button(&l.title).on_hover_text(&l.summary).clicked() {
+                    self.open_lesson(l);
+                }
+            }
+        });
+        ui.separator();
+        if ui
+            .button("Export figure…")
+            .on_hover_text("A publication figure (SVG and PNG) of chosen series")
+            .clicked()
+        {
+            self.open_figure_window();
+        }
         if ui.button("Export panel as PNG…").clicked() {
             self.export_png_dialog();
         }

@@ -8,17 +8,24 @@
 
 mod central;
 mod files;
+mod lesson;
 mod menu;
 mod racing;
+mod session;
 mod settings;
 mod sidebar;
+mod timeline;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, anyhow};
-use trainscope_engine::{Backend, BackendChoice, Command, DynLab, Preset, Runner};
+use trainscope_engine::lesson::Lesson;
+use trainscope_engine::runner::RunOptions;
+use trainscope_engine::{Backend, BackendChoice, Command, DynLab, Preset, RunLog, Runner};
+
+pub use lesson::LessonPlayer;
 
 pub use racing::Race;
 use racing::RaceTab;
@@ -50,6 +57,18 @@ pub struct TrainscopeApp {
     panel_rect: egui::Rect,
     shot: Option<(PathBuf, PendingShot)>,
     ctx: egui::Context,
+    /// The lesson being played over the run, if any.
+    lesson: Option<LessonPlayer>,
+    /// The user's notes, saved in session bundles.
+    notes: String,
+    /// The step the timeline scrubber points at.
+    scrub: u64,
+    /// Knob changes for a branch from the scrubber's step (`KEY=VALUE` lines).
+    branch_text: String,
+    /// A branch to start once run A reaches its step (from `gui --branch-at`).
+    pending_branch: Option<(u64, String)>,
+    /// The "export figure" window: which series are ticked, if it is open.
+    figure_pick: Option<Vec<String>>,
 }
 
 impl TrainscopeApp {
@@ -71,6 +90,12 @@ impl TrainscopeApp {
             panel_rect: egui::Rect::NOTHING,
             shot: None,
             ctx: ctx.clone(),
+            lesson: None,
+            notes: String::new(),
+            scrub: 0,
+            branch_text: String::new(),
+            pending_branch: None,
+            figure_pick: None,
         };
         let start = initial.or_else(|| {
             app.presets
@@ -85,19 +110,40 @@ impl TrainscopeApp {
     }
 
     fn spawn(&self, preset: &Preset) -> Runner {
+        self.spawn_logged(preset, None)
+    }
+
+    /// A run of `preset` recording its log; given a log with steps, the run first re-executes
+    /// it (a reopened session, a branch).
+    fn spawn_logged(&self, preset: &Preset, log: Option<RunLog>) -> Runner {
         let device = self.backend.device.clone();
         let p = preset.clone();
         let factory = Box::new(
             move || -> Result<Box<dyn DynLab>, trainscope_engine::LabError> { p.build(&device) },
         );
         let ctx = self.ctx.clone();
-        Runner::spawn(factory, Some(Arc::new(move || ctx.request_repaint())))
+        let log = log.or_else(|| RunLog::new(preset, &self.backend.name).ok());
+        Runner::spawn_with(
+            factory,
+            Some(Arc::new(move || ctx.request_repaint())),
+            RunOptions {
+                log,
+                checkpoint_every: CHECKPOINT_EVERY,
+            },
+        )
     }
 
     /// Starts a run of `preset` (paused), replacing the current one and ending any race.
     pub fn open(&mut self, preset: Preset) {
+        self.lesson = None;
+        self.open_run(preset, None);
+    }
+
+    /// Opens a run, re-executing `log` first when given; any race ends, a lesson stays.
+    fn open_run(&mut self, preset: Preset, log: Option<RunLog>) {
         self.race = None;
-        let runner = self.spawn(&preset);
+        self.scrub = 0;
+        let runner = self.spawn_logged(&preset, log);
         self.settings.preset = preset.name.clone();
         if !self
             .presets
@@ -108,6 +154,18 @@ impl TrainscopeApp {
         }
         self.knob_edits.clear();
         self.run = Some(ActiveRun { preset, runner });
+    }
+
+    /// Starts `lesson`: its preset opens (paused) with the lesson's card pane over it.
+    pub fn open_lesson(&mut self, lesson: Lesson) {
+        let preset = lesson.preset.clone();
+        self.open_run(preset, None);
+        self.lesson = Some(LessonPlayer::new(lesson));
+    }
+
+    /// The lesson being played, if any.
+    pub fn lesson(&self) -> Option<&LessonPlayer> {
+        self.lesson.as_ref()
     }
 
     /// The current run, if any.
@@ -162,6 +220,8 @@ impl TrainscopeApp {
     pub fn draw(&mut self, ui: &mut egui::Ui) {
         self.shortcuts(ui.ctx());
         self.poll_screenshot(ui.ctx().pixels_per_point());
+        self.lesson_tick();
+        self.branch_tick();
         egui::Panel::top("menu").show(ui, |ui| self.menu(ui));
         egui::Panel::left("labs")
             .resizable(true)
@@ -176,6 +236,8 @@ impl TrainscopeApp {
                 egui::ScrollArea::vertical().show(ui, |ui| self.side(ui));
             });
         egui::CentralPanel::default_margins().show(ui, |ui| self.central(ui));
+        self.lesson_window(ui.ctx());
+        self.figure_window(ui.ctx());
     }
 
     /// The persisted settings.
@@ -194,14 +256,49 @@ impl eframe::App for TrainscopeApp {
     }
 }
 
-/// Opens the window; `race` (KEY=VALUE changes) starts a race at launch.
-pub fn run(
-    preset: Option<String>,
-    backend: BackendChoice,
-    play: bool,
-    race: Vec<String>,
-) -> Result<()> {
+/// Take a checkpoint every this many steps where a lab can save its state (none of today's
+/// labs does: rewinds re-execute).
+const CHECKPOINT_EVERY: u64 = 200;
+
+/// What the window starts on besides a preset.
+#[derive(Default)]
+pub struct Launch {
+    /// Start playing at once.
+    pub play: bool,
+    /// Race run B with these `KEY=VALUE` changes from step 0 (or from `branch_at`).
+    pub race: Vec<String>,
+    /// Start the race as a branch from this step of run A, once A reaches it.
+    pub branch_at: Option<u64>,
+    /// Play this lesson (a file or built-in name).
+    pub lesson: Option<String>,
+    /// Reopen this session bundle.
+    pub session: Option<crate::bundle::Session>,
+}
+
+/// `trainscope open BUNDLE`: the window on a reopened session (checked before it opens).
+pub fn open_session(path: &std::path::Path) -> Result<()> {
+    let session = crate::bundle::open(path)?;
+    run(
+        None,
+        BackendChoice::Cpu,
+        Launch {
+            session: Some(session),
+            ..Launch::default()
+        },
+    )
+}
+
+/// Opens the window on `preset` (or the persisted one) with what `launch` asks for.
+pub fn run(preset: Option<String>, backend: BackendChoice, launch: Launch) -> Result<()> {
     let initial = preset.map(|p| Preset::resolve(&p)).transpose()?;
+    let lesson = launch.lesson.as_deref().map(Lesson::resolve).transpose()?;
+    let Launch {
+        play,
+        race,
+        branch_at,
+        session,
+        ..
+    } = launch;
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Trainscope")
@@ -219,12 +316,28 @@ pub fn run(
             }
             cc.egui_ctx.set_theme(settings.theme());
             let mut app = TrainscopeApp::new(&cc.egui_ctx, settings, initial);
-            if !race.is_empty() {
+            if let Some(s) = session {
+                app.open_session(s);
+            } else if let Some(l) = lesson {
+                app.open_lesson(l);
+                if play {
+                    app.lesson_play();
+                }
+            }
+            if let Some(k) = branch_at.filter(|_| !race.is_empty()) {
+                app.pending_branch = Some((k, race.join("\n")));
+                if let Some(run) = app.run() {
+                    run.runner.send(Command::Play);
+                }
+            } else if !race.is_empty() {
                 // A race plays both runs; a bad change shows as a notice in the window.
                 if let Err(e) = app.start_race(&race.join("\n")) {
                     app.notice = Some((format!("{e:#}"), true));
                 }
-            } else if play && let Some(run) = app.run() {
+            } else if play
+                && app.lesson.is_none()
+                && let Some(run) = app.run()
+            {
                 run.runner.send(Command::Play);
             }
             Ok(Box::new(app))

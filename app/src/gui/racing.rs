@@ -66,6 +66,17 @@ impl TrainscopeApp {
         });
         self.race_tab = RaceTab::Compare;
         self.race_series = None;
+        if let Some(run) = &self.run {
+            run.runner
+                .send(Command::Log(trainscope_engine::EventKind::Race {
+                    changes: self
+                        .race
+                        .as_ref()
+                        .map(|r| r.changes.clone())
+                        .unwrap_or_default(),
+                    from: 0,
+                }));
+        }
         self.send_both(Command::Play);
         Ok(())
     }

@@ -79,11 +79,30 @@ impl TrainscopeApp {
         let Some(run) = &self.run else { return };
         ui.heading("Knobs");
         ui.label(egui::RichText::new("Changes apply live and are marked on the charts.").small());
-        let knobs = run.runner.read(|s| s.knobs.clone());
+        let mut knobs = run.runner.read(|s| s.knobs.clone());
+        if let Some(p) = &self.lesson
+            && !p.lesson.hide.is_empty()
+        {
+            // The lesson hides some controls to keep the class on what it is about.
+            knobs = knobs
+                .iter()
+                .filter(|k| !p.lesson.hide.contains(&k.name))
+                .cloned()
+                .collect();
+            ui.weak(format!("(the lesson hides: {})", p.lesson.hide.join(", ")));
+        }
         if let Some((name, value)) = knob_editor(ui, &knobs, &mut self.knob_edits) {
             run.runner.send(Command::SetKnob(name, value));
         }
         ui.add_space(8.0);
+        ui.collapsing("Notes (saved with the session)", |ui| {
+            ui.add(
+                egui::TextEdit::multiline(&mut self.notes)
+                    .hint_text("What you tried and saw…")
+                    .desired_rows(4),
+            );
+        });
+        let Some(run) = &self.run else { return };
         ui.collapsing("Preset", |ui| {
             ui.label(&run.preset.description);
             ui.weak(format!("source: {}", run.preset.source));
