@@ -239,7 +239,9 @@ fn the_lesson_player_renders_its_cards_and_plays_to_each_step() {
     let settle = |harness: &mut Harness<'_, TrainscopeApp>,
                   done: &dyn Fn(&TrainscopeApp) -> bool| {
         for _ in 0..600 {
-            harness.run();
+            // Frames one at a time: the running lab keeps asking for repaints, so `run()`
+            // (which waits for the UI to settle) may not return cleanly.
+            harness.step();
             if done(harness.state()) {
                 return true;
             }
@@ -268,7 +270,7 @@ fn the_lesson_player_renders_its_cards_and_plays_to_each_step() {
     assert!(settle(&mut harness, &|a| a
         .lesson()
         .is_some_and(|p| p.applied == 2)));
-    harness.run();
+    harness.step();
     let step = harness.state().run().expect("run").runner.read(|s| s.step);
     assert_eq!(step, 3, "the run stops exactly at the second card's step");
     assert!(
@@ -284,7 +286,8 @@ fn the_lesson_player_renders_its_cards_and_plays_to_each_step() {
             .is_some()
     );
     harness.get_by_label("Back").click();
-    harness.run();
+    harness.step();
+    harness.step();
     assert!(
         harness
             .query_all_by_label_contains("card 1 of 3")

@@ -215,11 +215,7 @@ impl Lesson {
                     let (k, v) = line
                         .split_once('=')
                         .ok_or_else(|| format!("race change `{line}`: expected KEY=VALUE"))?;
-                    let value = format!("v = {}", v.trim())
-                        .parse::<toml::Table>()
-                        .ok()
-                        .and_then(|mut t| t.remove("v"))
-                        .unwrap_or_else(|| toml::Value::String(v.trim().to_string()));
+                    let value = crate::preset::parse_value(v.trim());
                     knob_change(entry, &preset, k.trim(), &value)
                 })
                 .collect::<Result<Vec<_>, _>>()

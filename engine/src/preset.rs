@@ -94,8 +94,8 @@ fn toml_error(source: &str, text: &str, e: &toml::de::Error) -> LabError {
 }
 
 /// Parses a `--set` value as a TOML literal (`0.01`, `true`, `[500, 500]`, `"x"`); anything that
-/// is not one is taken as a bare string.
-fn parse_value(raw: &str) -> toml::Value {
+/// is not one is taken as a bare string. Lessons and the GUI's branch changes read values so too.
+pub fn parse_value(raw: &str) -> toml::Value {
     format!("v = {raw}")
         .parse::<toml::Table>()
         .ok()

@@ -169,6 +169,24 @@ fn toy_actions_refusals_and_checkpoints_replay_exactly() {
         ..ToyConfig::default()
     };
     let header = RunLog::new(&toy_preset(20), "cpu").expect("header");
+    // From step 7: an action, a race start, five more steps and the final evaluation.
+    let the_rest = |r: &Runner| {
+        logged(
+            r,
+            Command::Act(serde_json::json!({"action": "nudge", "by": 0.5})),
+            3,
+        );
+        logged(
+            r,
+            Command::Log(EventKind::Race {
+                changes: vec!["lr=0.2".into()],
+                from: 7,
+            }),
+            4,
+        );
+        step(r, 5);
+        finish(r, 5);
+    };
     for checkpoint_every in [0, 3] {
         let r = toy_runner(cfg.clone(), header.clone(), checkpoint_every);
         step(&r, 4);
@@ -176,21 +194,7 @@ fn toy_actions_refusals_and_checkpoints_replay_exactly() {
         // Refused: out of range. Logged as refused; replay expects the refusal too.
         logged(&r, Command::SetKnob("lr".into(), KnobValue::Float(7.0)), 2);
         step(&r, 3);
-        logged(
-            &r,
-            Command::Act(serde_json::json!({"action": "nudge", "by": 0.5})),
-            3,
-        );
-        logged(
-            &r,
-            Command::Log(EventKind::Race {
-                changes: vec!["lr=0.2".into()],
-                from: 7,
-            }),
-            4,
-        );
-        step(&r, 5);
-        finish(&r, 5);
+        the_rest(&r);
         let live = curves(&r);
         let log = r.read(|s| s.current_log());
         assert!(!log.events[1].ok, "the refused knob is logged as refused");
@@ -214,21 +218,7 @@ fn toy_actions_refusals_and_checkpoints_replay_exactly() {
             "events after step 5 are dropped"
         );
         step(&r, 2);
-        logged(
-            &r,
-            Command::Act(serde_json::json!({"action": "nudge", "by": 0.5})),
-            3,
-        );
-        logged(
-            &r,
-            Command::Log(EventKind::Race {
-                changes: vec!["lr=0.2".into()],
-                from: 7,
-            }),
-            4,
-        );
-        step(&r, 5);
-        finish(&r, 5);
+        the_rest(&r);
         assert_eq!(
             live.first_difference(&curves(&r)),
             None,

@@ -25,11 +25,7 @@ fn knob_changes(state: &RunState, text: &str) -> Result<Vec<(String, KnobValue)>
                  knobs; race from step 0 to change other settings)"
             )
         })?;
-        let value = format!("v = {}", raw.trim())
-            .parse::<toml::Table>()
-            .ok()
-            .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| toml::Value::String(raw.trim().to_string()));
+        let value = trainscope_engine::preset::parse_value(raw.trim());
         let v = KnobValue::from_toml(&value, &spec.kind).ok_or_else(|| {
             anyhow!("branch changes, line {n}: `{raw}` does not fit knob `{key}`")
         })?;
