@@ -46,6 +46,16 @@ pub struct BenchArgs {
     /// Override a setting (as for `run`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Also print the rate of every N steps, and the slowest window against the first.
+    #[arg(long, default_value_t = 0)]
+    pub window: u64,
+    /// Race the same step written in NumPy (`scripts/bench_peer.py`), in alternating rounds of
+    /// `--steps` steps; prints `ratio_vs_numpy=<median ratio>`. Supervised `ff` presets only.
+    #[arg(long)]
+    pub peer: bool,
+    /// Rounds with `--peer`.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
 }
 
 /// `trainscope list`.
@@ -266,15 +276,43 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     if let Some(n) = &backend.notice {
         eprintln!("note: {n}");
     }
+    let mut peer = if args.peer {
+        Some(crate::peer::Peer::spawn(&preset)?)
+    } else {
+        None
+    };
     let mut lab = guarded("building the lab", || preset.build(&backend.device))?;
     for _ in 0..5 {
         guarded("warm-up", || lab.step())?;
     }
+    if let Some(peer) = peer.as_mut() {
+        return crate::peer::race(peer, args.steps, args.rounds.max(1), || {
+            guarded("step", || lab.step()).map(|_| ())
+        });
+    }
     let t0 = Instant::now();
-    for _ in 0..args.steps {
+    let mut windows = Vec::new();
+    let mut t_window = t0;
+    for i in 1..=args.steps {
         guarded("step", || lab.step())?;
+        if args.window > 0 && i % args.window == 0 {
+            let rate = args.window as f64 / t_window.elapsed().as_secs_f64();
+            println!("steps {}-{i}: {rate:.1} steps/s", i + 1 - args.window);
+            windows.push(rate);
+            t_window = Instant::now();
+        }
     }
     let secs = t0.elapsed().as_secs_f64();
+    if let (Some(first), Some(slowest)) = (
+        windows.first(),
+        windows.iter().copied().min_by(f64::total_cmp),
+    ) {
+        println!(
+            "first window {first:.1} steps/s, slowest {slowest:.1} ({:+.1}%), last {:.1}",
+            100.0 * (slowest / first - 1.0),
+            windows.last().copied().unwrap_or(*first)
+        );
+    }
     println!(
         "{}: {} steps on {} in {secs:.2} s = {:.1} steps/s",
         preset.name,

@@ -4,4 +4,5 @@
 pub mod cli;
 pub mod export;
 pub mod gui;
+pub mod peer;
 pub mod race;
