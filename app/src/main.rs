@@ -38,19 +38,24 @@ enum Cmd {
         /// Start a race at launch: run B changes this setting (repeatable), e.g. `--race lr=0.01`.
         #[arg(long = "race", value_name = "KEY=VALUE")]
         race: Vec<String>,
+        /// Write the window's frame times (p50_ms, p99_ms) to this JSON file every second and
+        /// show them in an overlay (F12 toggles it).
+        #[arg(long, value_name = "FILE")]
+        frame_stats: Option<std::path::PathBuf>,
     },
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let result = match args.command {
-        None => gui::run(None, BackendChoice::Cpu, false, Vec::new()),
+        None => gui::run(None, BackendChoice::Cpu, false, Vec::new(), None),
         Some(Cmd::Gui {
             preset,
             backend,
             play,
             race,
-        }) => gui::run(preset, backend, play, race),
+            frame_stats,
+        }) => gui::run(preset, backend, play, race, frame_stats),
         Some(Cmd::List) => cli::list(),
         Some(Cmd::Run(a)) => cli::run(&a).map(|_| ()),
         Some(Cmd::Bench(a)) => cli::bench(&a),

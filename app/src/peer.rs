@@ -9,8 +9,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
-use trainscope_engine::labs::ff::{FfConfig, Goodness, Mode, Negatives};
 use trainscope_engine::Preset;
+use trainscope_engine::labs::ff::{FfConfig, Goodness, Mode, Negatives};
 
 /// The peer process.
 pub struct Peer {
@@ -39,7 +39,11 @@ impl Peer {
     /// implements (sum goodness, uniform negatives, no jitter, no one-pass readout).
     pub fn spawn(preset: &Preset) -> Result<Peer> {
         if preset.lab != "ff" {
-            bail!("--peer races the Forward-Forward step: `{}` is a {} preset", preset.name, preset.lab);
+            bail!(
+                "--peer races the Forward-Forward step: `{}` is a {} preset",
+                preset.name,
+                preset.lab
+            );
         }
         let cfg: FfConfig = preset
             .config
@@ -140,7 +144,10 @@ fn spread(xs: &[f64]) -> (f64, f64, f64) {
 
 /// The short name of the peer's library for the ratio line: `numpy` from `numpy 2.4.6`.
 fn library(name: &str) -> String {
-    name.split_whitespace().next().unwrap_or("peer").to_lowercase()
+    name.split_whitespace()
+        .next()
+        .unwrap_or("peer")
+        .to_lowercase()
 }
 
 /// Times `rounds` rounds of `steps` steps of `lab` and of the peer, alternating which goes
@@ -180,11 +187,19 @@ pub fn race(
     }
     let ratios: Vec<f64> = ours.iter().zip(&theirs).map(|(a, b)| a / b).collect();
     let (lo, mid, hi) = spread(&ours);
-    println!("trainscope: min {lo:.1} / median {mid:.1} / max {hi:.1} steps/s ({rounds} rounds of {steps} steps)");
+    println!(
+        "trainscope: min {lo:.1} / median {mid:.1} / max {hi:.1} steps/s ({rounds} rounds of {steps} steps)"
+    );
     let (lo, mid, hi) = spread(&theirs);
-    println!("{}: min {lo:.1} / median {mid:.1} / max {hi:.1} steps/s", peer.name);
+    println!(
+        "{}: min {lo:.1} / median {mid:.1} / max {hi:.1} steps/s",
+        peer.name
+    );
     let (lo, mid, hi) = spread(&ratios);
-    println!("paired ratio trainscope / {}: min {lo:.2} / median {mid:.2} / max {hi:.2}", peer.name);
+    println!(
+        "paired ratio trainscope / {}: min {lo:.2} / median {mid:.2} / max {hi:.2}",
+        peer.name
+    );
     println!("ratio_vs_{}={mid:.3}", library(&peer.name));
     Ok(())
 }

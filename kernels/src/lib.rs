@@ -130,7 +130,11 @@ mod tests {
             adam_update(&mut p, &g, &mut m, &mut v, step(t as i32));
             reference(&mut p2, &g, &mut m2, &mut v2, step(t as i32));
         }
-        let worst = p.iter().zip(&p2).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        let worst = p
+            .iter()
+            .zip(&p2)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
         assert!(worst < 1e-6, "largest difference {worst}");
     }
 
@@ -144,15 +148,26 @@ mod tests {
         let zeros = vec![0.0f32; n];
         let mut plain_subnormal = 0;
         for t in 1..=1200 {
-            let g = if t == 1 { vec![1e-2f32; n] } else { zeros.clone() };
+            let g = if t == 1 {
+                vec![1e-2f32; n]
+            } else {
+                zeros.clone()
+            };
             adam_update(&mut p, &g, &mut m, &mut v, step(t));
             reference(&mut p2, &g, &mut m2, &mut v2, step(t));
             assert_eq!(count_subnormal(&m) + count_subnormal(&v), 0, "step {t}");
             plain_subnormal = plain_subnormal.max(count_subnormal(&m2));
         }
-        assert_eq!(plain_subnormal, n, "the unflushed reference should show the problem");
+        assert_eq!(
+            plain_subnormal, n,
+            "the unflushed reference should show the problem"
+        );
         assert!(m.iter().all(|&x| x == 0.0));
-        let worst = p.iter().zip(&p2).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        let worst = p
+            .iter()
+            .zip(&p2)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
         assert!(worst < 1e-6, "flushing changed the parameters by {worst}");
     }
 }

@@ -8,6 +8,7 @@
 
 mod central;
 mod files;
+mod frame_stats;
 mod menu;
 mod racing;
 mod settings;
@@ -50,6 +51,7 @@ pub struct TrainscopeApp {
     panel_rect: egui::Rect,
     shot: Option<(PathBuf, PendingShot)>,
     ctx: egui::Context,
+    frames: frame_stats::FrameStats,
 }
 
 impl TrainscopeApp {
@@ -71,6 +73,7 @@ impl TrainscopeApp {
             panel_rect: egui::Rect::NOTHING,
             shot: None,
             ctx: ctx.clone(),
+            frames: frame_stats::FrameStats::default(),
         };
         let start = initial.or_else(|| {
             app.presets
@@ -185,8 +188,11 @@ impl TrainscopeApp {
 }
 
 impl eframe::App for TrainscopeApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        let t0 = std::time::Instant::now();
         self.draw(ui);
+        self.frames.record(frame.info().cpu_usage, t0.elapsed());
+        self.frames.show(ui.ctx());
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
@@ -194,12 +200,14 @@ impl eframe::App for TrainscopeApp {
     }
 }
 
-/// Opens the window; `race` (KEY=VALUE changes) starts a race at launch.
+/// Opens the window; `race` (KEY=VALUE changes) starts a race at launch; `frame_stats` is a
+/// file the frame times are written to (and shows their overlay).
 pub fn run(
     preset: Option<String>,
     backend: BackendChoice,
     play: bool,
     race: Vec<String>,
+    frame_stats: Option<PathBuf>,
 ) -> Result<()> {
     let initial = preset.map(|p| Preset::resolve(&p)).transpose()?;
     let options = eframe::NativeOptions {
@@ -219,6 +227,7 @@ pub fn run(
             }
             cc.egui_ctx.set_theme(settings.theme());
             let mut app = TrainscopeApp::new(&cc.egui_ctx, settings, initial);
+            app.frames = frame_stats::FrameStats::new(frame_stats);
             if !race.is_empty() {
                 // A race plays both runs; a bad change shows as a notice in the window.
                 if let Err(e) = app.start_race(&race.join("\n")) {

@@ -144,7 +144,12 @@ mod tests {
     fn host_adam_tracks_burns_adam() {
         let device = autodiff_device(&Backend::cpu().device);
         let net = Mlp::uniform(&[6, 16, 3], &mut Rng::new(5), &device);
-        let x = matrix((0..24).map(|i| (i as f32 * 0.37).sin()).collect(), 4, 6, &device);
+        let x = matrix(
+            (0..24).map(|i| (i as f32 * 0.37).sin()).collect(),
+            4,
+            6,
+            &device,
+        );
         let (mut a, mut b) = (net.clone(), net);
         let mut host = HostAdam::default();
         let mut burn_opt: ModuleOptimizer = AdamConfig::new().init();
@@ -159,7 +164,11 @@ mod tests {
         for (la, lb) in a.layers.iter().zip(&b.layers) {
             let wa = to_vec(la.weight.val()).expect("read");
             let wb = to_vec(lb.weight.val()).expect("read");
-            let worst = wa.iter().zip(&wb).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max);
+            let worst = wa
+                .iter()
+                .zip(&wb)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0, f32::max);
             assert!(worst < 1e-5, "weights differ by {worst}");
         }
         assert!(a.layers[0].weight.val().is_require_grad());

@@ -219,7 +219,10 @@ impl Lab for FfLab {
 
     fn new(cfg: FfConfig, device: &Device) -> Result<Self, LabError> {
         cfg.validate()?;
-        let data = mnist::load(&Source::from_config(&cfg.data_dir))?;
+        let mut data = mnist::load(&Source::from_config(&cfg.data_dir))?;
+        if cfg.validation > 0 {
+            data = Arc::new(data.validation_split(cfg.validation)?);
+        }
         let pick = |limit: usize, have: usize, key: &str| {
             if limit > have {
                 Err(LabError::config(
