@@ -336,6 +336,30 @@ pub struct AskArgs {
     pub set: Vec<String>,
 }
 
+/// The config of `preset`, which `what` needs to be a preset of lab `lab`.
+pub(crate) fn lab_config<C: serde::de::DeserializeOwned>(
+    preset: &Preset,
+    lab: &str,
+    what: &str,
+) -> Result<C> {
+    if preset.lab != lab {
+        let name = labs::all()
+            .iter()
+            .find(|e| e.id == lab)
+            .map_or(lab, |e| e.name);
+        bail!(
+            "{what} needs a {name} preset; `{}` is for lab `{}`",
+            preset.name,
+            preset.lab
+        );
+    }
+    preset
+        .config
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| anyhow!("{}: {}", preset.name, e.message()))
+}
+
 /// `trainscope ask`: trains the Sparrow agent (search index, re-ranker, reader, reward models;
 /// no evaluation) and answers one question headless, printing the Search Query, the Search
 /// Result and the agent's turn chosen @N.
@@ -343,18 +367,7 @@ pub fn ask(args: &AskArgs) -> Result<()> {
     use trainscope_engine::lab::Lab;
     use trainscope_engine::labs::sparrow::{SparrowConfig, SparrowLab};
     let preset = load_preset(&args.preset, &args.set, None)?;
-    if preset.lab != "sparrow" {
-        bail!(
-            "`ask` needs a Sparrow preset; `{}` is for lab `{}`",
-            preset.name,
-            preset.lab
-        );
-    }
-    let cfg: SparrowConfig = preset
-        .config
-        .clone()
-        .try_into()
-        .map_err(|e: toml::de::Error| anyhow!("{}: {}", preset.name, e.message()))?;
+    let cfg: SparrowConfig = lab_config(&preset, "sparrow", "`ask`")?;
     let backend = Backend::select(BackendChoice::Cpu);
     let mut lab = guarded("building the lab", || SparrowLab::new(cfg, &backend.device))?;
     let t0 = Instant::now();

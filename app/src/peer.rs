@@ -38,18 +38,7 @@ impl Peer {
     /// Starts the peer for `preset`, which must be a supervised `ff` preset of the kind the peer
     /// implements (sum goodness, uniform negatives, no jitter, no one-pass readout).
     pub fn spawn(preset: &Preset) -> Result<Peer> {
-        if preset.lab != "ff" {
-            bail!(
-                "--peer races the Forward-Forward step: `{}` is a {} preset",
-                preset.name,
-                preset.lab
-            );
-        }
-        let cfg: FfConfig = preset
-            .config
-            .clone()
-            .try_into()
-            .map_err(|e: toml::de::Error| anyhow!("{}: {}", preset.name, e.message()))?;
+        let cfg: FfConfig = crate::cli::lab_config(preset, "ff", "--peer")?;
         if cfg.mode != Mode::Supervised
             || cfg.goodness != Goodness::Sum
             || cfg.negatives != Negatives::Uniform

@@ -4,10 +4,10 @@
 //! `cargo test --workspace --features trainscope-engine/gpu --test gpu -- --nocapture`.
 
 use trainscope_engine::labs::ff::{FfConfig, FfLab};
-use trainscope_engine::labs::glom::{GlomConfig, GlomLab};
-use trainscope_engine::labs::sparrow::{SparrowConfig, SparrowLab};
+use trainscope_engine::labs::glom::GlomLab;
+use trainscope_engine::labs::sparrow::SparrowLab;
 use trainscope_engine::testing::{metric, run_lab_on};
-use trainscope_engine::{Backend, BackendChoice, StepReport};
+use trainscope_engine::{Backend, BackendChoice, Lab, Preset, StepReport};
 
 /// The GPU device, or `None` (with a note on stderr) when this machine has no usable adapter.
 fn gpu() -> Option<Backend> {
@@ -75,21 +75,19 @@ fn losses_track(cpu: &[StepReport], gpu: &[StepReport], rel: f64) -> usize {
     compared
 }
 
+/// A preset shrunk by its lab's `TINY` settings and `extra`, as the lab's config.
+fn tiny_preset<L: Lab>(name: &str, extra: &[&str]) -> L::Config {
+    let mut p = Preset::resolve(name).expect("built-in preset");
+    for set in L::TINY.iter().chain(extra) {
+        p.apply_set(set).expect("a valid setting");
+    }
+    p.config.try_into().expect("the lab's config")
+}
+
 #[test]
 fn glom_on_the_gpu_tracks_the_cpu_run() {
     let Some(gpu) = gpu() else { return };
-    let cfg = GlomConfig {
-        seed: 4,
-        dim: 16,
-        hidden: 32,
-        iterations: 2,
-        batch_size: 8,
-        steps: 20,
-        test_images: 20,
-        curve_images: 4,
-        eval_every: 0,
-        ..GlomConfig::default()
-    };
+    let cfg = tiny_preset::<GlomLab>("glom-quick", &["eval_every=0"]);
     let steps = 20;
     let (cpu_r, cpu_fin, _) = run_lab_on::<GlomLab>(cfg.clone(), steps, &Backend::cpu().device);
     let (gpu_r, gpu_fin, _) = run_lab_on::<GlomLab>(cfg, steps, &gpu.device);
@@ -103,23 +101,7 @@ fn glom_on_the_gpu_tracks_the_cpu_run() {
 fn sparrow_models_train_on_the_gpu_like_on_the_cpu() {
     let Some(gpu) = gpu() else { return };
     // The first tasks: index, retrieval, re-ranker and reader epochs, validation and QA.
-    let cfg = SparrowConfig {
-        seed: 2,
-        index_dir: "ram".into(),
-        corpus_limit: 150,
-        train_questions: 120,
-        eval_questions: 40,
-        rerank_epochs: 1,
-        reader_epochs: 2,
-        rm_epochs: 2,
-        label_budgets: vec![4],
-        pref_questions: 10,
-        pref_pairs: 4,
-        pref_epochs: 1,
-        probe_repeats: 1,
-        decide_questions: 6,
-        ..SparrowConfig::default()
-    };
+    let cfg = tiny_preset::<SparrowLab>("sparrow-eval", &[]);
     let steps = 40;
     let (cpu_r, _, _) = run_lab_on::<SparrowLab>(cfg.clone(), steps, &Backend::cpu().device);
     let (gpu_r, _, _) = run_lab_on::<SparrowLab>(cfg, steps, &gpu.device);
