@@ -336,22 +336,15 @@ pub struct AskArgs {
     pub set: Vec<String>,
 }
 
-/// The config of `preset`, which `what` needs to be a preset of lab `lab`.
+/// The config of `preset`, which must be a preset of lab `lab`; `need` says who needs it
+/// (e.g. "`ask` needs a Sparrow preset").
 pub(crate) fn lab_config<C: serde::de::DeserializeOwned>(
     preset: &Preset,
     lab: &str,
-    what: &str,
+    need: &str,
 ) -> Result<C> {
     if preset.lab != lab {
-        let name = labs::all()
-            .iter()
-            .find(|e| e.id == lab)
-            .map_or(lab, |e| e.name);
-        bail!(
-            "{what} needs a {name} preset; `{}` is for lab `{}`",
-            preset.name,
-            preset.lab
-        );
+        bail!("{need}; `{}` is for lab `{}`", preset.name, preset.lab);
     }
     preset
         .config
@@ -367,7 +360,7 @@ pub fn ask(args: &AskArgs) -> Result<()> {
     use trainscope_engine::lab::Lab;
     use trainscope_engine::labs::sparrow::{SparrowConfig, SparrowLab};
     let preset = load_preset(&args.preset, &args.set, None)?;
-    let cfg: SparrowConfig = lab_config(&preset, "sparrow", "`ask`")?;
+    let cfg: SparrowConfig = lab_config(&preset, "sparrow", "`ask` needs a Sparrow preset")?;
     let backend = Backend::select(BackendChoice::Cpu);
     let mut lab = guarded("building the lab", || SparrowLab::new(cfg, &backend.device))?;
     let t0 = Instant::now();

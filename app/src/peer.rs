@@ -38,7 +38,8 @@ impl Peer {
     /// Starts the peer for `preset`, which must be a supervised `ff` preset of the kind the peer
     /// implements (sum goodness, uniform negatives, no jitter, no one-pass readout).
     pub fn spawn(preset: &Preset) -> Result<Peer> {
-        let cfg: FfConfig = crate::cli::lab_config(preset, "ff", "--peer")?;
+        let cfg: FfConfig =
+            crate::cli::lab_config(preset, "ff", "--peer needs a Forward-Forward preset")?;
         if cfg.mode != Mode::Supervised
             || cfg.goodness != Goodness::Sum
             || cfg.negatives != Negatives::Uniform

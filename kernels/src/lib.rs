@@ -51,6 +51,9 @@ impl AdamStep {
     }
 }
 
+/// One chunk of each of the four slices, as rayon's zipped iterators hand them out.
+type Chunks<'a> = (((&'a mut [f32], &'a [f32]), &'a mut [f32]), &'a mut [f32]);
+
 /// One Adam step in place: updates the moments `m` and `v` from the gradient `g` and moves the
 /// parameters `p`. All four slices have the same length. Element-wise, so the result does not
 /// depend on how the work is split across threads.
@@ -63,7 +66,7 @@ pub fn adam_update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], step:
     let (b1, b2) = (step.beta_1, step.beta_2);
     let (f1, f2) = (1.0 - b1, 1.0 - b2);
     let lr = step.lr;
-    let kernel = |(((p, g), m), v): (((&mut [f32], &[f32]), &mut [f32]), &mut [f32])| {
+    let kernel = |(((p, g), m), v): Chunks<'_>| {
         for i in 0..p.len() {
             let gi = if g[i].abs() < GRAD_FLUSH { 0.0 } else { g[i] };
             let mut mi = b1 * m[i] + f1 * gi;
