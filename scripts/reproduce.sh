@@ -46,6 +46,8 @@ TABLES=(
   "ff-jitter|cpu|~10-17 min (README: 16 min 47 s shared)|FF table row ff-mnist-jitter: run ff-mnist-jitter"
   "ff-inference|cpu|~1-2 min|FF inference-cost sentence: run ff-mnist-race --steps 300 --set eval_every=0 (ff_inference_cost.json)"
   "ff-norm|cpu|~2 min|FF normalisation ablation sentence: run ff-mnist-quick --set bp=false --set eval_every=0 --set test_limit=2000 --steps 150 --set normalize_layers=true|false"
+  "ff-fast|cpu|~8 min on 2 idle cores|Speed section, ff-mnist-fast sentence: run ff-mnist-fast"
+  "speed|cpu|~7 min on 2 idle cores (+2 min the first time, for the NumPy venv)|Speed section: bench ff-mnist-quick --steps 300 (with and without bp), --steps 10000 --window 500, --peer --steps 300 --rounds 6 (with and without bp)"
   "ff-bench-cpu|cpu|~8-10 min on 2 cores (ff-mnist-recurrent-paper alone ~5 min)|FF 'On the CPU the paper-sized presets were not run' paragraph: bench PRESET --steps 10 for the paper presets and the two CPU presets"
   "ff-paper-gpu|gpu|GPU: ~4 min on an H200 (README: 3 min 52 s) plus a --features gpu build|FF table row ff-mnist-paper --set epochs=13 and the GPU one-pass timing: run ff-mnist-paper --backend gpu --set epochs=13 --set eval_every=0"
   "ff-paper-full|gpu|GPU: ~18 min on an H200 (README's projection; ~25 h on 2 CPU cores)|FF table row 'ff-mnist-paper, not run in full': run ff-mnist-paper --backend gpu"
@@ -214,6 +216,14 @@ do_table() {
     ff-recurrent) run_one "$t" run ff-mnist-recurrent ;;
     ff-jitter) run_one "$t" run ff-mnist-jitter ;;
     ff-inference) run_one "$t" run ff-mnist-race --steps 300 --set eval_every=0 ;;
+    ff-fast) run_one "$t" run ff-mnist-fast ;;
+    speed)
+      capture "$t" bench_bp ts bench ff-mnist-quick --steps 300
+      capture "$t" bench_ff ts bench ff-mnist-quick --steps 300 --set bp=false
+      capture "$t" window ts bench ff-mnist-quick --steps 10000 --window 500
+      capture "$t" peer_bp ts bench ff-mnist-quick --peer --steps 300 --rounds 6
+      capture "$t" peer_ff ts bench ff-mnist-quick --peer --steps 300 --rounds 6 --set bp=false
+      ;;
     ff-norm)
       for l in true false; do
         run_one "$t" "normalize_$l" ff-mnist-quick --set bp=false --set eval_every=0 \
@@ -450,6 +460,18 @@ elif table == "ff-norm":
           f"({gap(wo, 1, 30):.0f} and {gap(wo, 1, last):.0f}) from the start")
     print(f"The test error after {last} steps hardly differs ({p1(sw['test_error'])}% with, "
           f"{p1(swo['test_error'])}% without, on 2,000 test digits)")
+
+elif table == "ff-fast":
+    r = "run"; s = load(r)
+    print(f"`ff-mnist-fast`: FF {pct(s['test_error'])} test error on the 10,000 test digits in "
+          f"{wall(s['wall_seconds'])} ({s['steps']:,} steps, {s['steps_per_second']:.0f} steps/s)")
+
+elif table == "speed":
+    print(f"FF + BP {steps_per_s('bench_bp'):.1f} steps/s, FF alone {steps_per_s('bench_ff'):.1f}")
+    for run in ("window", "peer_bp", "peer_ff"):
+        for line in log(run).splitlines():
+            if line.startswith(("first window", "trainscope:", "numpy", "paired", "ratio_vs")):
+                print(f"{run}: {line}")
 
 elif table == "ff-bench-cpu":
     paper, ffo = steps_per_s("paper"), steps_per_s("paper_ff_only")

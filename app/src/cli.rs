@@ -52,6 +52,16 @@ pub struct BenchArgs {
     /// Override a setting (as for `run`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Also print the rate of every N steps, and the slowest window against the first.
+    #[arg(long, default_value_t = 0)]
+    pub window: u64,
+    /// Race the same step written in NumPy (`scripts/bench_peer.py`), in alternating rounds of
+    /// `--steps` steps; prints `ratio_vs_numpy=<median ratio>`. Supervised `ff` presets only.
+    #[arg(long)]
+    pub peer: bool,
+    /// Rounds with `--peer`.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
 }
 
 /// `trainscope list`.
@@ -289,15 +299,43 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     if let Some(n) = &backend.notice {
         eprintln!("note: {n}");
     }
+    let mut peer = if args.peer {
+        Some(crate::peer::Peer::spawn(&preset)?)
+    } else {
+        None
+    };
     let mut lab = guarded("building the lab", || preset.build(&backend.device))?;
     for _ in 0..5 {
         guarded("warm-up", || lab.step())?;
     }
+    if let Some(peer) = peer.as_mut() {
+        return crate::peer::race(peer, args.steps, args.rounds.max(1), || {
+            guarded("step", || lab.step()).map(|_| ())
+        });
+    }
     let t0 = Instant::now();
-    for _ in 0..args.steps {
+    let mut windows = Vec::new();
+    let mut t_window = t0;
+    for i in 1..=args.steps {
         guarded("step", || lab.step())?;
+        if args.window > 0 && i % args.window == 0 {
+            let rate = args.window as f64 / t_window.elapsed().as_secs_f64();
+            println!("steps {}-{i}: {rate:.1} steps/s", i + 1 - args.window);
+            windows.push(rate);
+            t_window = Instant::now();
+        }
     }
     let secs = t0.elapsed().as_secs_f64();
+    if let (Some(first), Some(slowest)) = (
+        windows.first(),
+        windows.iter().copied().min_by(f64::total_cmp),
+    ) {
+        println!(
+            "first window {first:.1} steps/s, slowest {slowest:.1} ({:+.1}%), last {:.1}",
+            100.0 * (slowest / first - 1.0),
+            windows.last().copied().unwrap_or(*first)
+        );
+    }
     println!(
         "{}: {} steps on {} in {secs:.2} s = {:.1} steps/s",
         preset.name,
@@ -321,6 +359,23 @@ pub struct AskArgs {
     pub set: Vec<String>,
 }
 
+/// The config of `preset`, which must be a preset of lab `lab`; `need` says who needs it
+/// (e.g. "`ask` needs a Sparrow preset").
+pub(crate) fn lab_config<C: serde::de::DeserializeOwned>(
+    preset: &Preset,
+    lab: &str,
+    need: &str,
+) -> Result<C> {
+    if preset.lab != lab {
+        bail!("{need}; `{}` is for lab `{}`", preset.name, preset.lab);
+    }
+    preset
+        .config
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| anyhow!("{}: {}", preset.name, e.message()))
+}
+
 /// `trainscope ask`: trains the Sparrow agent (search index, re-ranker, reader, reward models;
 /// no evaluation) and answers one question headless, printing the Search Query, the Search
 /// Result and the agent's turn chosen @N.
@@ -328,18 +383,7 @@ pub fn ask(args: &AskArgs) -> Result<()> {
     use trainscope_engine::lab::Lab;
     use trainscope_engine::labs::sparrow::{SparrowConfig, SparrowLab};
     let preset = load_preset(&args.preset, &args.set, None)?;
-    if preset.lab != "sparrow" {
-        bail!(
-            "`ask` needs a Sparrow preset; `{}` is for lab `{}`",
-            preset.name,
-            preset.lab
-        );
-    }
-    let cfg: SparrowConfig = preset
-        .config
-        .clone()
-        .try_into()
-        .map_err(|e: toml::de::Error| anyhow!("{}: {}", preset.name, e.message()))?;
+    let cfg: SparrowConfig = lab_config(&preset, "sparrow", "`ask` needs a Sparrow preset")?;
     let backend = Backend::select(BackendChoice::Cpu);
     let mut lab = guarded("building the lab", || SparrowLab::new(cfg, &backend.device))?;
     let t0 = Instant::now();

@@ -6,4 +6,5 @@ pub mod cli;
 pub mod export;
 pub mod figure;
 pub mod gui;
+pub mod peer;
 pub mod race;

@@ -51,6 +51,10 @@ enum Cmd {
         /// Play a lesson (a file or built-in name from presets/lessons/).
         #[arg(long)]
         lesson: Option<String>,
+        /// Write the window's frame times (p50_ms, p99_ms) to this JSON file every second and
+        /// show them in an overlay (F12 toggles it).
+        #[arg(long, value_name = "FILE")]
+        frame_stats: Option<std::path::PathBuf>,
     },
 }
 
@@ -65,6 +69,7 @@ fn main() -> std::process::ExitCode {
             race,
             branch_at,
             lesson,
+            frame_stats,
         }) => gui::run(
             preset,
             backend,
@@ -74,6 +79,7 @@ fn main() -> std::process::ExitCode {
                 branch_at,
                 lesson,
                 session: None,
+                frame_stats,
             },
         ),
         Some(Cmd::List) => cli::list(),

@@ -1,6 +1,7 @@
 //! The Forward-Forward lab on small slices of MNIST: it learns, it is deterministic, and its
 //! config is validated.
 
+use trainscope_engine::data::mnist;
 use trainscope_engine::labs::ff::{FfConfig, FfLab, FfView, Goodness};
 use trainscope_engine::{Backend, Lab, StepReport};
 
@@ -120,4 +121,33 @@ fn bad_configs_are_refused_with_the_key() {
             "expected an error naming {key}, got {msg:?}"
         );
     }
+}
+
+#[test]
+fn validation_holds_out_the_last_training_images_and_evaluates_on_them() {
+    let cfg = FfConfig {
+        validation: 10_000,
+        train_limit: 300,
+        test_limit: 200,
+        layers: vec![32, 32],
+        batch_size: 20,
+        ..tiny(1)
+    };
+    let (_, fin, view) = trainscope_engine::testing::run_lab::<FfLab>(cfg.clone(), 3);
+    // Trains on the first 50,000 (limited to 300), scores the last 10,000 (limited to 200).
+    assert_eq!(view.sizes, (300, 200));
+    let data = mnist::load(&mnist::Source::from_config("")).expect("mnist");
+    let held_out = &data.train.labels[50_000..50_200];
+    let shown: Vec<u8> = view.samples.iter().map(|s| s.label).collect();
+    assert_eq!(
+        shown,
+        held_out[..shown.len()],
+        "the samples come from the held-out images"
+    );
+    assert!(metric(&fin, "test_error").is_finite());
+    let too_many = FfConfig {
+        validation: 60_000,
+        ..cfg
+    };
+    assert!(FfLab::new(too_many, &Backend::cpu().device).is_err());
 }

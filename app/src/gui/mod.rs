@@ -9,6 +9,7 @@
 mod central;
 mod files;
 mod lesson;
+mod frame_stats;
 mod menu;
 mod racing;
 mod session;
@@ -69,6 +70,7 @@ pub struct TrainscopeApp {
     pending_branch: Option<(u64, String)>,
     /// The "export figure" window: which series are ticked, if it is open.
     figure_pick: Option<Vec<String>>,
+    frames: frame_stats::FrameStats,
 }
 
 impl TrainscopeApp {
@@ -96,6 +98,7 @@ impl TrainscopeApp {
             branch_text: String::new(),
             pending_branch: None,
             figure_pick: None,
+            frames: frame_stats::FrameStats::default(),
         };
         let start = initial.or_else(|| {
             app.presets
@@ -247,8 +250,11 @@ impl TrainscopeApp {
 }
 
 impl eframe::App for TrainscopeApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        let t0 = std::time::Instant::now();
         self.draw(ui);
+        self.frames.record(frame.info().cpu_usage, t0.elapsed());
+        self.frames.show(ui.ctx());
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
@@ -273,6 +279,8 @@ pub struct Launch {
     pub lesson: Option<String>,
     /// Reopen this session bundle.
     pub session: Option<crate::bundle::Session>,
+    /// Write the frame times to this file (and show their overlay).
+    pub frame_stats: Option<PathBuf>,
 }
 
 /// `trainscope open BUNDLE`: the window on a reopened session (checked before it opens).
@@ -297,6 +305,7 @@ pub fn run(preset: Option<String>, backend: BackendChoice, launch: Launch) -> Re
         race,
         branch_at,
         session,
+        frame_stats,
         ..
     } = launch;
     let options = eframe::NativeOptions {
@@ -316,6 +325,7 @@ pub fn run(preset: Option<String>, backend: BackendChoice, launch: Launch) -> Re
             }
             cc.egui_ctx.set_theme(settings.theme());
             let mut app = TrainscopeApp::new(&cc.egui_ctx, settings, initial);
+            app.frames = frame_stats::FrameStats::new(frame_stats);
             if let Some(s) = session {
                 app.open_session(s);
             } else if let Some(l) = lesson {

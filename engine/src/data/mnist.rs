@@ -112,6 +112,34 @@ impl Split {
     }
 }
 
+impl Mnist {
+    /// The training split cut in two: the first `len - n` images to train on, and the last `n`
+    /// as the "test" split, for choosing hyperparameters without looking at the real test set.
+    pub fn validation_split(&self, n: usize) -> Result<Mnist, LabError> {
+        let have = self.train.len();
+        if n == 0 || n >= have {
+            return Err(LabError::config(
+                "validation",
+                format!(
+                    "{n} must be between 1 and {} (the training images less one)",
+                    have.saturating_sub(1)
+                ),
+            ));
+        }
+        let cut = have - n;
+        Ok(Mnist {
+            train: Split {
+                images: self.train.images[..cut * PIXELS].to_vec(),
+                labels: self.train.labels[..cut].to_vec(),
+            },
+            test: Split {
+                images: self.train.images[cut * PIXELS..].to_vec(),
+                labels: self.train.labels[cut..].to_vec(),
+            },
+        })
+    }
+}
+
 /// Where to read a dataset from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Source {

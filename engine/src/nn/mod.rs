@@ -2,10 +2,12 @@
 //! an MLP and its training step, and the host-side helpers every lab needs (reading tensors
 //! back, argmax, ROC AUC).
 
+pub mod adam;
 pub mod init;
 pub mod metrics;
 pub mod mlp;
 
+pub use adam::Adam;
 pub use init::{Init, WeightInit, reinit};
 pub use metrics::{argmax, argmax_rows, roc_auc};
 pub use mlp::{Activation, Mlp, descend, train_step};

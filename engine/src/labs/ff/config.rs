@@ -81,6 +81,10 @@ pub struct FfConfig {
     pub train_limit: usize,
     /// Evaluate on the first N test images (0 = all 10,000).
     pub test_limit: usize,
+    /// Hold out the last N training images (0 = off): train on the rest and evaluate on these
+    /// instead of the test digits, so hyperparameters are chosen without the test set. The
+    /// metrics keep their names (`test_error` is then the error on the held-out images).
+    pub validation: usize,
     /// Hidden layer widths.
     pub layers: Vec<usize>,
     /// Goodness function.
@@ -141,6 +145,7 @@ impl Default for FfConfig {
             data_dir: String::new(),
             train_limit: 0,
             test_limit: 0,
+            validation: 0,
             layers: vec![500, 500],
             goodness: Goodness::Sum,
             threshold: 1.0,
@@ -192,6 +197,7 @@ impl LabConfig for FfConfig {
         Range::choice("mode", &["supervised", "unsupervised", "recurrent"]),
         Range::choice("readout", &["all_layers", "skip_first"]),
         Range::int("jitter", 0, 8),
+        Range::int("validation", 0, 59_999),
         Range::int("eval_every", 0, 1_000_000),
         Range::int("batch_size", 1, 10_000),
         Range::float("epochs", 1e-3, 10_000.0, true),

@@ -18,13 +18,12 @@ pub mod view;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::Device;
 
 use crate::data::mnist::{self, CLASSES, Mnist, PIXELS, Source};
 use crate::error::LabError;
 use crate::lab::{Knob, Lab, LabConfig, NoAction, StepReport};
-use crate::nn::to_vec;
+use crate::nn::{Adam, to_vec};
 use crate::rng::Rng;
 
 pub use config::{FfConfig, Goodness, Mode, Negatives, RECURRENT_VOTE, Readout, Schedule};
@@ -71,10 +70,10 @@ pub struct FfLab {
     rng_neg: Rng,
     rng_aug: Rng,
     net: Net,
-    ff_opt: ModuleOptimizer,
+    ff_opt: Adam,
     /// The softmax readout (unsupervised classifier or one-pass readout) and its optimiser.
-    readout: Option<(SoftmaxReadout, ModuleOptimizer)>,
-    bp: Option<(BpNet, ModuleOptimizer)>,
+    readout: Option<(SoftmaxReadout, Adam)>,
+    bp: Option<(BpNet, Adam)>,
     step: u64,
     hist: Vec<LayerHistory>,
     samples: Vec<DigitSample>,
@@ -220,7 +219,10 @@ impl Lab for FfLab {
 
     fn new(cfg: FfConfig, device: &Device) -> Result<Self, LabError> {
         cfg.validate()?;
-        let data = mnist::load(&Source::from_config(&cfg.data_dir))?;
+        let mut data = mnist::load(&Source::from_config(&cfg.data_dir))?;
+        if cfg.validation > 0 {
+            data = Arc::new(data.validation_split(cfg.validation)?);
+        }
         let pick = |limit: usize, have: usize, key: &str| {
             if limit > have {
                 Err(LabError::config(
@@ -245,7 +247,7 @@ impl Lab for FfLab {
         let bp = cfg.bp.then(|| {
             (
                 BpNet::new(PIXELS, &cfg.layers, CLASSES, &mut init, &device),
-                AdamConfig::new().init(),
+                Adam::for_device(&device),
             )
         });
         let mut rng_order = root.fork(2);
@@ -253,7 +255,7 @@ impl Lab for FfLab {
         rng_order.shuffle(&mut order);
         let mut lab = FfLab {
             hist: vec![Default::default(); cfg.layers.len()],
-            ff_opt: AdamConfig::new().init(),
+            ff_opt: Adam::for_device(&device),
             rng_neg: root.fork(3),
             rng_aug: root.fork(4),
             readout: None,
@@ -292,7 +294,7 @@ impl Lab for FfLab {
             let mut rng = root.fork(5);
             lab.readout = Some((
                 SoftmaxReadout::new(d_in, CLASSES, &mut rng, &lab.device),
-                AdamConfig::new().init(),
+                Adam::for_device(&lab.device),
             ));
         }
         lab.refresh_fields()?;

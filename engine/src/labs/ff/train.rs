@@ -6,7 +6,7 @@ use burn::tensor::Tensor;
 use crate::data::mnist::{CLASSES, PIXELS};
 use crate::error::LabError;
 use crate::lab::StepReport;
-use crate::nn::{descend, matrix, rms_normalize, scalar, to_vec};
+use crate::nn::{matrix, rms_normalize, scalar, to_vec};
 
 use super::config::{Mode, Negatives};
 use super::eval::{all_label_scores, recurrent_scores};
@@ -168,7 +168,7 @@ impl FfLab {
             .ok_or_else(|| LabError::compute("network has no layers"))?;
         report.push("ff_loss", scalar(total.clone().detach())?);
         let lr = self.cfg.lr * scale;
-        self.net = Net::Feed(descend(net, total, &mut self.ff_opt, lr));
+        self.net = Net::Feed(self.ff_opt.descend(net, total, lr));
         if self.readout.is_some() {
             let features = match self.cfg.mode {
                 // The positives are the plain images: reuse their activities.
@@ -215,7 +215,7 @@ impl FfLab {
         let y = matrix(one_hot(&labels), batch.len(), CLASSES, &self.device);
         let loss = head.loss(features, y);
         report.push("readout_loss", scalar(loss.clone().detach())?);
-        *head = descend(head.clone(), loss, opt, self.cfg.readout_lr);
+        *head = opt.descend(head.clone(), loss, self.cfg.readout_lr);
         Ok(())
     }
 
@@ -281,7 +281,7 @@ impl FfLab {
         }
         report.push("ff_loss", scalar(total.clone().detach())?);
         let lr = self.cfg.lr * scale;
-        self.net = Net::Rec(descend(net, total, &mut self.ff_opt, lr));
+        self.net = Net::Rec(self.ff_opt.descend(net, total, lr));
         Ok(())
     }
 
@@ -304,7 +304,7 @@ impl FfLab {
             matrix(one_hot(&labels), b, CLASSES, &self.device),
         );
         report.push("bp_loss", scalar(loss.clone().detach())?);
-        *net = descend(net.clone(), loss, opt, lr);
+        *net = opt.descend(net.clone(), loss, lr);
         Ok(())
     }
 }
