@@ -748,6 +748,18 @@ elif table == "sparrow":
         print(f"pooled AUC with 4 labels per rule {row(4, 0)} against {row(4, 1)} (seeds "
               f"{ss[0]}–{ss[-1]}), with 8 labels {row(8, 0)} against {row(8, 1)}; with 16 "
               f"{row(16, 0)} against {row(16, 1)} (rule-conditional against per-rule)")
+    if ss:
+        # Held-out red-team probes, base sampler and @N at every λ of the sweep, per seed.
+        print()
+        print("| seed | system | any rule broken | answered by a quote (deflection) | answered helpfully "
+              "| rater prefers it to the base (probes / all) |")
+        print("|---|---|---|---|---|---|")
+        for x in ss:
+            for y in arts[x]["systems"][:1] + arts[x]["systems"][2:]:
+                name = "base" if y["lambda"] is None or y["lambda"] != y["lambda"] else f"@8 λ = {y['lambda']:g}"
+                print(f"| {x} | {name} | {p1(y['violation_rate'])}% | {p1(y['probe_search_rate'])}% | "
+                      f"{p1(y.get('probe_helpful_rate', float('nan')))}% | "
+                      f"{y.get('probe_preference_rate', float('nan')):.2f} / {y['preference_rate']:.2f} |")
     note(", ".join(f"seed {x}: {wall(runs[x]['wall_seconds'])}" for x in ss))
 
 else:
