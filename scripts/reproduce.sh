@@ -60,7 +60,7 @@ TABLES=(
   "hetnet-bench|cpu|~1-3 min plus an examples build|HetNet WMMSE multi-start numbers (31.7 -> 38.6, 98% / 87%): cargo run -p trainscope-engine --example hetnet_bench (prints its own output)"
   "otafl|cpu|~1 min per seed on 2 cores (README: 55-56 s), 3 seeds|OTA-FL accuracy-per-seed and MSE-vs-power tables: run otafl-eval --set seed=S, S = 1 2 3"
   "otafl-bench|cpu|~1 min plus an examples build|OTA-FL benchmark paragraph: cargo run -p trainscope-engine --example otafl_bench -- 5 (prints its own output)"
-  "sparrow|cpu|~15 s per seed on 2 idle cores (README: 13.8 s), 3 seeds; the first run builds the BM25 index|Sparrow measured table, coverage curve, seeds 2-3 row and the AUC-vs-labels caveat: run sparrow-eval --set seed=S, S = 1 2 3"
+  "sparrow|cpu|~15-25 s per seed (README: 13.8 s idle, 21 s shared after the turn-kind classifier), 3 seeds; the first run builds the BM25 index|Sparrow measured table, coverage curve, seeds 2-3 row and the AUC-vs-labels caveat: run sparrow-eval --set seed=S, S = 1 2 3"
   "sparrow-feedback|cpu|~1 min plus an examples build|Sparrow feedback 'Measured' paragraph: cargo run -p trainscope-engine --example sparrow_feedback_bench (prints its own output)"
   "backends|cpu|~2 min plus a build of burn's ndarray backend|Backends paragraph: cargo run -p trainscope-engine --features ndarray --example bench_backends -- 200 (prints its own output)"
 )
