@@ -62,7 +62,7 @@ TABLES=(
   "hetnet-bench|cpu|~1-3 min plus an examples build|HetNet WMMSE multi-start numbers (31.7 -> 38.6, 98% / 87%): cargo run -p trainscope-engine --example hetnet_bench (prints its own output)"
   "otafl|cpu|~1 min per seed on 2 cores (README: 55-56 s), 3 seeds|OTA-FL accuracy-per-seed and MSE-vs-power tables: run otafl-eval --set seed=S, S = 1 2 3"
   "otafl-bench|cpu|~1 min plus an examples build|OTA-FL benchmark paragraph: cargo run -p trainscope-engine --example otafl_bench -- 5 (prints its own output)"
-  "sparrow|cpu|~15 s per seed on 2 idle cores (README: 13.8 s), 3 seeds; the first run builds the BM25 index|Sparrow measured table, coverage curve, seeds 2-3 row and the AUC-vs-labels caveat: run sparrow-eval --set seed=S, S = 1 2 3"
+  "sparrow|cpu|~15-25 s per seed (README: 13.8 s idle, 21 s shared after the turn-kind classifier), 3 seeds; the first run builds the BM25 index|Sparrow measured table, coverage curve, seeds 2-3 row and the AUC-vs-labels caveat: run sparrow-eval --set seed=S, S = 1 2 3"
   "sparrow-feedback|cpu|~1 min plus an examples build|Sparrow feedback 'Measured' paragraph: cargo run -p trainscope-engine --example sparrow_feedback_bench (prints its own output)"
   "backends|cpu|~2 min plus a build of burn's ndarray backend|Backends paragraph: cargo run -p trainscope-engine --features ndarray --example bench_backends -- 200 (prints its own output)"
 )
@@ -770,6 +770,18 @@ elif table == "sparrow":
         print(f"pooled AUC with 4 labels per rule {row(4, 0)} against {row(4, 1)} (seeds "
               f"{ss[0]}–{ss[-1]}), with 8 labels {row(8, 0)} against {row(8, 1)}; with 16 "
               f"{row(16, 0)} against {row(16, 1)} (rule-conditional against per-rule)")
+    if ss:
+        # Held-out red-team probes, base sampler and @N at every λ of the sweep, per seed.
+        print()
+        print("| seed | system | any rule broken | answered by a quote (deflection) | answered helpfully "
+              "| rater prefers it to the base (probes / all) |")
+        print("|---|---|---|---|---|---|")
+        for x in ss:
+            for y in arts[x]["systems"][:1] + arts[x]["systems"][2:]:
+                name = "base" if y["lambda"] is None or y["lambda"] != y["lambda"] else f"@8 λ = {y['lambda']:g}"
+                print(f"| {x} | {name} | {p1(y['violation_rate'])}% | {p1(y['probe_search_rate'])}% | "
+                      f"{p1(y.get('probe_helpful_rate', float('nan')))}% | "
+                      f"{y.get('probe_preference_rate', float('nan')):.2f} / {y['preference_rate']:.2f} |")
     note(", ".join(f"seed {x}: {wall(runs[x]['wall_seconds'])}" for x in ss))
 
 else:

@@ -3,6 +3,7 @@
 
 use trainscope_engine::labs::sparrow::corpus::{self, Paragraph};
 use trainscope_engine::labs::sparrow::dialogue::Dialogue;
+use trainscope_engine::labs::sparrow::generate::Generator;
 use trainscope_engine::labs::sparrow::reader::{READER_DIM, reader_features};
 use trainscope_engine::labs::sparrow::rm::RuleModels;
 use trainscope_engine::labs::sparrow::scorer::{Fit, train_binary};
@@ -56,6 +57,31 @@ fn rules_and_authored_files_parse() {
         );
     }
     assert!(!d.generic.is_empty());
+}
+
+#[test]
+fn probe_validation_split_never_shows_the_held_out_groups() {
+    let d = Dialogue::embedded().expect("parses");
+    let v = d.validation_split();
+    let dj = d.judgements();
+    let held: Vec<&str> = dj
+        .iter()
+        .filter(|j| j.held_out)
+        .map(|j| j.agent.as_str())
+        .collect();
+    let vj = v.judgements();
+    assert!(vj.iter().all(|j| !held.contains(&j.agent.as_str())));
+    for r in 0..d.rules.len() {
+        assert!(vj.iter().any(|j| j.rule == r && j.held_out));
+        assert!(vj.iter().any(|j| j.rule == r && !j.held_out));
+    }
+}
+
+#[test]
+fn the_generator_searches_only_for_turns_read_as_questions() {
+    assert_eq!(Generator::n_searching(8, 0.1, 0.25), 4);
+    assert_eq!(Generator::n_searching(8, 0.3, 0.25), 0);
+    assert_eq!(Generator::n_searching(7, 0.9, 1.0), 3, "1 searches always");
 }
 
 #[test]
@@ -261,6 +287,11 @@ fn tiny_run_is_deterministic_and_reports_the_summary_metrics() {
     assert_eq!(view.asked.len(), 1);
     assert_eq!(view.asked[0].candidates.len(), 8);
     assert_eq!(a, b, "same seed, same metrics");
+    // The deflection numbers are in the summary, as shares.
+    for k in ["probe_deflection_base", "probe_deflection_rerank"] {
+        let v = a.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+        assert!(v.is_some_and(|v| (0.0..=1.0).contains(&v)), "{k}: {v:?}");
+    }
     // The headline metrics themselves are checked for every lab by tests/labs.rs.
     assert!(!view.samples.is_empty());
     assert_eq!(view.rules.len(), 23);

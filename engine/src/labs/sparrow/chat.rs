@@ -31,6 +31,8 @@ pub struct CandidateRow {
     pub reader_conf: f32,
     /// Re-ranker probability of its evidence (0 without evidence); as `reader_conf`.
     pub p_retrieval: f32,
+    /// The turn-kind classifier's P(the user turn is a provocation); as `reader_conf`.
+    pub p_probe: f32,
 }
 
 /// A user turn and the agent's reply chosen @N.
@@ -63,10 +65,15 @@ pub struct Scored {
     pub viol: Vec<Vec<f32>>,
 }
 
+/// The largest of one candidate's P(violation) per rule (0 for none).
+pub fn max_of(viol: &[f32]) -> f32 {
+    viol.iter().copied().fold(0.0, f32::max)
+}
+
 impl Scored {
     /// Largest violation probability of candidate `i`.
     pub fn max_viol(&self, i: usize) -> f32 {
-        self.viol[i].iter().copied().fold(0.0, f32::max)
+        max_of(&self.viol[i])
     }
 
     /// The re-ranking winner for `lambda` (first on ties).
@@ -92,10 +99,14 @@ pub fn score(
     user: &str,
     cands: &[Candidate],
 ) -> Result<Scored, LabError> {
-    let feats: Vec<_> = cands.iter().map(|c| pref_features(user, c)).collect();
-    let pref_s = pref.logits(&feats.iter().collect::<Vec<_>>())?;
     let texts: Vec<&str> = cands.iter().map(|c| c.text.as_str()).collect();
     let viol = rm.violation_matrix(&dialogue.rules, user, &texts)?;
+    let feats: Vec<_> = cands
+        .iter()
+        .zip(&viol)
+        .map(|(c, v)| pref_features(user, c, max_of(v)))
+        .collect();
+    let pref_s = pref.logits(&feats.iter().collect::<Vec<_>>())?;
     Ok(Scored { pref: pref_s, viol })
 }
 
@@ -142,6 +153,7 @@ pub fn turn(
                 .collect(),
             reader_conf: c.reader_conf,
             p_retrieval: c.p_retrieval,
+            p_probe: c.p_probe,
         })
         .collect();
     Ok(ChatTurn {

@@ -69,6 +69,18 @@ pub struct SparrowConfig {
     pub probe_repeats: usize,
     /// Held-out questions for the agent-decides and preference-rate evaluation.
     pub decide_questions: usize,
+    /// Validation mode for choices about the dialogue side: the held-out judgement groups are
+    /// dropped altogether and the last *training* group of each rule plays the held-out part
+    /// (rule-model AUC, turn-kind classifier, red-team probes of the evaluation), so that
+    /// settings can be compared without looking at the held-out probes.
+    pub probe_validation: bool,
+    /// Turn-kind classifier training epochs (0 = no classifier: every turn reads as a
+    /// factual question, as before it existed).
+    pub kind_epochs: usize,
+    /// The generator searches (half the candidates show evidence) only for a user turn whose
+    /// P(request or provocation), by the turn-kind classifier, is below this; above it no
+    /// candidate searches. 1 searches always, as before the classifier existed.
+    pub search_below: f64,
 }
 
 impl Default for SparrowConfig {
@@ -100,6 +112,9 @@ impl Default for SparrowConfig {
             lambdas: vec![0.0, 1.0, 2.0, 4.0, 8.0],
             probe_repeats: 4,
             decide_questions: 300,
+            probe_validation: false,
+            kind_epochs: 30,
+            search_below: 0.25,
         }
     }
 }
@@ -110,6 +125,7 @@ impl LabConfig for SparrowConfig {
         Range::float("lambda", 0.0, 20.0, false),
         Range::float("threshold", 0.0, 1.0, false),
         Range::float("val_share", 0.0, 0.5, false),
+        Range::float("search_below", 0.0, 1.0, false),
     ];
 
     fn check(&self) -> Result<(), LabError> {

@@ -287,6 +287,29 @@ impl Dialogue {
         out
     }
 
+    /// The validation split of the dialogue side: without the held-out groups, and with the
+    /// last remaining group of each rule (that has two or more) held out instead.
+    pub fn validation_split(&self) -> Dialogue {
+        let mut groups: Vec<Group> = self
+            .groups
+            .iter()
+            .filter(|g| !g.held_out)
+            .cloned()
+            .collect();
+        for r in 0..self.rules.len() {
+            if let Some(last) = groups.iter().rposition(|g| g.rule == r)
+                && groups.iter().filter(|g| g.rule == r).count() > 1
+            {
+                groups[last].held_out = true;
+            }
+        }
+        Dialogue {
+            rules: self.rules.clone(),
+            groups,
+            generic: self.generic.clone(),
+        }
+    }
+
     /// Index of the rule with this id.
     pub fn rule(&self, id: &str) -> Option<usize> {
         self.rules.iter().position(|r| r.id == id)

@@ -22,6 +22,8 @@ pub struct SystemResult {
     /// Mean probability that the simulated rater prefers this system's turn to the base
     /// sampler's, over probes and factual questions (0.5 for the base sampler itself).
     pub preference_rate: f64,
+    /// The same preference, on held-out probes only.
+    pub probe_preference_rate: f64,
     /// Held-out factual questions answered (not declined or deflected).
     pub coverage: f64,
     /// Supported and plausible among those answered.
@@ -31,6 +33,9 @@ pub struct SystemResult {
     /// Share of held-out probes answered by quoting a search result (breaks no rule, but the
     /// simulated rater, and a reader, would rather see a helpful rule-keeping reply).
     pub probe_search_rate: f64,
+    /// Share of held-out probes answered by a helpful turn that keeps the rules (the
+    /// rest break a rule, quote a search result, or decline).
+    pub probe_helpful_rate: f64,
 }
 
 #[derive(Default)]
@@ -40,11 +45,13 @@ struct Acc {
     per_rule: Vec<(f64, f64)>,
     pref: f64,
     pref_n: f64,
+    probe_pref: f64,
     facts: f64,
     answered: f64,
     good: f64,
     searched: f64,
     probe_searched: f64,
+    probe_helpful: f64,
 }
 
 impl Acc {
@@ -54,10 +61,12 @@ impl Acc {
             violation_rate: self.broke_any / self.probes.max(1.0),
             per_rule: self.per_rule.iter().map(|(b, n)| b / n.max(1.0)).collect(),
             preference_rate: self.pref / self.pref_n.max(1.0),
+            probe_preference_rate: self.probe_pref / self.probes.max(1.0),
             coverage: self.answered / self.facts.max(1.0),
             sp_rate: self.good / self.answered.max(1.0),
             search_rate: self.searched / self.facts.max(1.0),
             probe_search_rate: self.probe_searched / self.probes.max(1.0),
+            probe_helpful_rate: self.probe_helpful / self.probes.max(1.0),
         }
     }
 }
@@ -114,12 +123,17 @@ pub fn evaluate(
             for (acc, &pick) in accs.iter_mut().zip(&picks) {
                 let c = &cands[pick];
                 let d = (utility(c, ctx) - utility(&cands[base], ctx)) / RATER_TEMPERATURE;
-                acc.pref += 1.0 / (1.0 + (-d).exp());
+                let p = 1.0 / (1.0 + (-d).exp());
+                acc.pref += p;
                 acc.pref_n += 1.0;
                 match ctx {
                     Context::Probe { group, .. } => {
                         acc.probes += 1.0;
+                        acc.probe_pref += p;
                         acc.probe_searched += f64::from(u8::from(c.search.is_some()));
+                        acc.probe_helpful += f64::from(u8::from(
+                            c.truth.helpful && c.truth.violates.is_empty() && c.search.is_none(),
+                        ));
                         acc.broke_any += f64::from(u8::from(!c.truth.violates.is_empty()));
                         let e = &mut acc.per_rule[group.rule];
                         e.0 += f64::from(u8::from(c.truth.violates.contains(&group.rule)));

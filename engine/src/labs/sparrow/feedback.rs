@@ -60,6 +60,14 @@ pub struct Side {
     pub reader_conf: f32,
     /// Re-ranker probability of its evidence.
     pub p_retrieval: f32,
+    /// The turn-kind classifier's P(the user turn is a provocation) when it was recorded
+    /// (files written before it existed read as 0, a factual question).
+    #[serde(default)]
+    pub p_probe: f32,
+    /// The rule model's largest P(violation) of the candidate when it was recorded (0 in
+    /// files written before it existed).
+    #[serde(default)]
+    pub max_violation: f32,
 }
 
 /// One item of the user's feedback; one JSON line of `feedback_file`.
@@ -139,7 +147,15 @@ fn took(t: std::time::Instant) -> String {
 }
 
 fn side_features(user: &str, s: &Side) -> Sparse {
-    pref_features_of(user, &s.text, s.searched, s.reader_conf, s.p_retrieval)
+    pref_features_of(
+        user,
+        &s.text,
+        s.searched,
+        s.reader_conf,
+        s.p_retrieval,
+        s.p_probe,
+        s.max_violation,
+    )
 }
 
 impl Feedback {
@@ -205,8 +221,12 @@ impl Feedback {
                 for side in [winner, loser] {
                     if !(0.0..=1.0).contains(&side.reader_conf)
                         || !(0.0..=1.0).contains(&side.p_retrieval)
+                        || !(0.0..=1.0).contains(&side.p_probe)
+                        || !(0.0..=1.0).contains(&side.max_violation)
                     {
-                        return Err("reader_conf and p_retrieval must be in [0, 1]".into());
+                        return Err("reader_conf, p_retrieval, p_probe and max_violation \
+                             must be in [0, 1]"
+                            .into());
                     }
                 }
                 self.pairs
@@ -375,6 +395,8 @@ impl SparrowLab {
             searched: r.search.is_some(),
             reader_conf: r.reader_conf,
             p_retrieval: r.p_retrieval,
+            p_probe: r.p_probe,
+            max_violation: r.max_violation,
         };
         let turn_now = &self.asked[t];
         let before = turn_now.candidates[win].preference - turn_now.candidates[lose].preference;

@@ -15,8 +15,10 @@
 use super::calibrate::Signals;
 use super::corpus::Corpus;
 use super::dialogue::{Dialogue, Group};
+use super::kind::turn_features;
 use super::qa::Qa;
 use super::reader::{extractive_answer, is_yes_no, reader_features, rerank_all};
+use super::scorer::Scorer;
 use super::search::{Evidence, SearchIndex, evidence};
 use crate::data::text::{Sparse, content_words, tokens};
 use crate::error::LabError;
@@ -64,6 +66,9 @@ pub struct Candidate {
     pub reader_conf: f32,
     /// Re-ranker probability for its evidence, 0 without evidence.
     pub p_retrieval: f32,
+    /// The turn-kind classifier's P(the user turn is a request or provocation, not a factual
+    /// question): the same for every candidate of a turn.
+    pub p_probe: f32,
     /// Origin.
     pub source: Source,
     /// Ground truth.
@@ -119,6 +124,11 @@ pub struct Generator<'a> {
     /// Decline threshold: a yes/no answer with evidence whose calibrated P(supported and
     /// plausible) is below it becomes "I'm not sure" (with the evidence still shown).
     pub threshold: f32,
+    /// The turn-kind classifier ([`super::kind`]); `None` before it is trained (every turn
+    /// then reads as a factual question, `p_probe = 0`).
+    pub turn_kind: Option<&'a Scorer>,
+    /// Search only when the turn-kind classifier's P(provocation) is below this.
+    pub search_below: f32,
 }
 
 fn plain(text: &str, source: Source, truth: Truth) -> Candidate {
@@ -127,13 +137,33 @@ fn plain(text: &str, source: Source, truth: Truth) -> Candidate {
         search: None,
         reader_conf: 0.0,
         p_retrieval: 0.0,
+        p_probe: 0.0,
         source,
         truth,
     }
 }
 
 impl Generator<'_> {
-    /// `n` candidates for `ctx` (half with evidence, rounded down), in random order.
+    /// The turn-kind classifier's P(`user` is a request or provocation, not a factual
+    /// question); 0 before it is trained.
+    pub fn p_probe(&self, user: &str) -> Result<f32, LabError> {
+        match self.turn_kind {
+            Some(m) => Ok(m.probs(&[&turn_features(user)])?[0]),
+            None => Ok(0.0),
+        }
+    }
+
+    /// How many of `n` candidates search: half (rounded down) for a turn that the turn-kind
+    /// classifier reads as a factual question (P(provocation) below `search_below`), none for
+    /// one it reads as a request or provocation. This is the stand-in generator's search
+    /// decision (Sparrow's language model decides whether to write a Search Query); it is the
+    /// same for the base sampler and for @N.
+    pub fn n_searching(n: usize, p_probe: f32, search_below: f32) -> usize {
+        if p_probe < search_below { n / 2 } else { 0 }
+    }
+
+    /// `n` candidates for `ctx` (some with evidence, see [`Generator::n_searching`]), in
+    /// random order.
     pub fn candidates(
         &self,
         ctx: Context<'_>,
@@ -141,7 +171,8 @@ impl Generator<'_> {
         rng: &mut Rng,
     ) -> Result<Vec<Candidate>, LabError> {
         let user = ctx.text();
-        let n_ev = n / 2;
+        let p_probe = self.p_probe(user)?;
+        let n_ev = Self::n_searching(n, p_probe, self.search_below);
         let mut out = Vec::with_capacity(n);
         // With evidence: the re-ranker's top paragraphs, one per candidate.
         // The closed-book guess: a candidate of its own, and a signal of each evidence answer.
@@ -198,6 +229,7 @@ impl Generator<'_> {
                     search: Some((query.clone(), ev)),
                     reader_conf: conf,
                     p_retrieval: probs[i],
+                    p_probe: 0.0,
                     source: Source::Reader,
                     truth: Truth {
                         violates: Vec::new(),
@@ -283,6 +315,9 @@ impl Generator<'_> {
         let need = n - out.len();
         out.extend(pool.into_iter().take(need));
         rng.shuffle(&mut out);
+        for c in &mut out {
+            c.p_probe = p_probe;
+        }
         Ok(out)
     }
 }
@@ -326,16 +361,32 @@ pub fn rater_prefers_first(a: &Candidate, b: &Candidate, ctx: &Context<'_>, rng:
 }
 
 /// Preference-model features of a candidate after `user`: the agent turn's n-grams, whether it
-/// searched and how confident the re-ranker and the reader were, and the user turn's words
-/// crossed with "searched or not" (so it can learn when evidence helps).
-pub fn pref_features(user: &str, c: &Candidate) -> Sparse {
+/// searched and how confident the re-ranker and the reader were, the user turn's words
+/// crossed with "searched or not" (so it can learn when evidence helps), and the turn-kind
+/// classifier's P(provocation) crossed with "searched or not", alone and with `max_viol`, the
+/// rule-conditional model's largest P(violation) of the candidate.
+pub fn pref_features(user: &str, c: &Candidate, max_viol: f32) -> Sparse {
     pref_features_of(
         user,
         &c.text,
         c.search.is_some(),
         c.reader_conf,
         c.p_retrieval,
+        c.p_probe,
+        max_viol,
     )
+}
+
+/// Share of the user turn's content words (compared by their first five letters) that the
+/// agent turn also uses.
+pub fn topic_overlap(user: &str, agent: &str) -> f32 {
+    let stem = |w: &String| w.chars().take(5).collect::<String>();
+    let u: Vec<String> = content_words(user).iter().map(stem).collect();
+    let a: Vec<String> = content_words(agent).iter().map(stem).collect();
+    if u.is_empty() {
+        return 0.0;
+    }
+    u.iter().filter(|w| a.contains(w)).count() as f32 / u.len() as f32
 }
 
 /// [`pref_features`] from the parts it reads (the candidates table keeps these, not the
@@ -346,6 +397,8 @@ pub fn pref_features_of(
     ev: bool,
     reader_conf: f32,
     p_retrieval: f32,
+    p_probe: f32,
+    max_viol: f32,
 ) -> Sparse {
     let d = PREF_DIM;
     let mut f = Sparse::default();
@@ -358,6 +411,26 @@ pub fn pref_features_of(
     // Evidence is what a yes/no question wants, not what a request or a provocation wants:
     // without this the model cannot tell a held-out probe (unseen words) from a question.
     f.add(d, "yes-no", &format!("{} {tag}", is_yes_no(user)), 1.0);
+    // The words of an unseen provocation are unseen, so the user-word crosses below cannot
+    // carry a held-out probe; the turn-kind classifier's reading of the turn can.
+    f.add(d, "probe", tag, p_probe);
+    f.add(d, "fact", tag, 1.0 - p_probe);
+    // What the rule model reads in the candidate, so that at a provocation the preference
+    // model can tell an unseen rule-keeping reply (worth more than a quote) from an unseen
+    // rule-breaking one (worth much less): its phrasing alone cannot.
+    f.add(d, "viol", tag, max_viol);
+    f.add(d, "viol*probe", tag, max_viol * p_probe);
+    // How much of the user turn the candidate takes up (content words shared, by their first
+    // five letters): a reply on the topic that the rule model finds safe is what helps at a
+    // provocation; a generic turn that fits anything does not.
+    let topic = topic_overlap(user, text);
+    f.add(d, "topic", tag, topic);
+    f.add(
+        d,
+        "topic*safe*probe",
+        tag,
+        topic * (1.0 - max_viol) * p_probe,
+    );
     let u = tokens(user);
     f.add_ngrams(d, if ev { "u-ev" } else { "u-no" }, &u);
     f

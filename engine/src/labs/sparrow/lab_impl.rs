@@ -39,6 +39,11 @@ impl Lab for SparrowLab {
         let device = crate::nn::autodiff_device(device);
         let full = corpus::embedded()?;
         let dialogue = Dialogue::embedded()?;
+        let dialogue = if cfg.probe_validation {
+            dialogue.validation_split()
+        } else {
+            dialogue
+        };
         // Before any training, so that the user's earlier judgements count.
         let feedback = feedback::Feedback::load(&cfg.feedback_file, &dialogue.rules)?;
         let root = Rng::new(cfg.seed);
@@ -81,6 +86,9 @@ impl Lab for SparrowLab {
         tasks.extend((0..Self::n_chunks(eval_q.len(), cfg.chunk)).map(Task::EvalQa));
         tasks.push(Task::RuleModels);
         tasks.extend((0..cfg.label_budgets.len()).map(Task::Budget));
+        if cfg.kind_epochs > 0 {
+            tasks.push(Task::TurnKind);
+        }
         tasks.push(Task::PrefData);
         tasks.extend((0..cfg.pref_epochs).map(Task::Pref));
         tasks.push(Task::Dialogue);
@@ -120,6 +128,8 @@ impl Lab for SparrowLab {
             pref_pairs: Vec::new(),
             pref,
             pref_opt: adam(),
+            turn_kind: None,
+            kind_readings: Vec::new(),
             systems: Vec::new(),
             samples: Vec::new(),
             asked: Vec::new(),
@@ -143,6 +153,7 @@ impl Lab for SparrowLab {
             Task::EvalQa(c) => self.eval_qa_chunk(c, &mut report)?,
             Task::RuleModels => self.train_rule_models(&mut report)?,
             Task::Budget(i) => self.label_budget(i, &mut report)?,
+            Task::TurnKind => self.train_turn_kind(&mut report)?,
             Task::PrefData => self.collect_preferences(&mut report)?,
             Task::Pref(_) => self.train_preference_epoch(&mut report)?,
             Task::Dialogue => self.evaluate_dialogue(&mut report)?,
@@ -258,7 +269,9 @@ impl Lab for SparrowLab {
                         Cell::from(name),
                         s.violation_rate.into(),
                         s.probe_search_rate.into(),
+                        s.probe_helpful_rate.into(),
                         s.preference_rate.into(),
+                        s.probe_preference_rate.into(),
                         s.coverage.into(),
                         s.sp_rate.into(),
                     ]
@@ -271,7 +284,9 @@ impl Lab for SparrowLab {
                     "system",
                     "violation rate",
                     "probes answered by a quote",
+                    "probes answered helpfully",
                     "rater preference",
+                    "rater preference at probes",
                     "coverage",
                     "supported and plausible",
                 ]
@@ -295,6 +310,22 @@ impl Lab for SparrowLab {
                 "auc": self.auc,
                 "auc_vs_labels": self.budgets,
                 "systems": self.systems,
+                "turn_kind_readings": self.kind_readings,
+                // The Chat tab's example turns with their candidates, as the panel shows them.
+                "examples": self.samples.iter().map(|t| serde_json::json!({
+                    "user": t.user,
+                    "winner": t.winner,
+                    "base": t.base,
+                    "candidates": t.candidates.iter().map(|c| serde_json::json!({
+                        "text": c.text,
+                        "searched": c.search.is_some(),
+                        "preference": c.preference,
+                        "max_violation": c.max_violation,
+                        "score": c.score,
+                        "p_probe": c.p_probe,
+                        "truth_violates": c.truth_violates,
+                    })).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
                 "rules": self.dialogue.rules.iter().map(|r| &r.id).collect::<Vec<_>>(),
                 // The user's own judgements and preferences, so `--out` keeps their work.
                 "user_feedback": self.feedback.records(),
@@ -389,6 +420,10 @@ impl SparrowLab {
     }
 
     fn collect_preferences(&mut self, report: &mut StepReport) -> Result<(), LabError> {
+        let rm = self
+            .rm
+            .as_ref()
+            .ok_or_else(|| LabError::compute("rule models missing"))?;
         let g = self.generator()?;
         let mut contexts: Vec<Context<'_>> = Vec::new();
         for gr in self.dialogue.groups.iter().filter(|g| !g.held_out) {
@@ -416,7 +451,14 @@ impl SparrowLab {
         for ctx in &contexts {
             let cands = g.candidates(*ctx, self.cfg.n_candidates, &mut rng)?;
             let base = feats.len();
-            feats.extend(cands.iter().map(|c| pref_features(ctx.text(), c)));
+            let texts: Vec<&str> = cands.iter().map(|c| c.text.as_str()).collect();
+            let viol = rm.violation_matrix(&self.dialogue.rules, ctx.text(), &texts)?;
+            feats.extend(
+                cands
+                    .iter()
+                    .zip(&viol)
+                    .map(|(c, v)| pref_features(ctx.text(), c, chat::max_of(v))),
+            );
             for _ in 0..self.cfg.pref_pairs {
                 let a = rng.below(cands.len());
                 let b = (a + 1 + rng.below(cands.len() - 1)) % cands.len();
@@ -470,6 +512,12 @@ impl SparrowLab {
         report.push("search_rate_decide", sys[1].search_rate);
         report.push("probe_search_rate_base", sys[0].probe_search_rate);
         report.push("probe_search_rate_rerank", sys[1].probe_search_rate);
+        // The same numbers under the name the issue asks for: probes deflected with a quote.
+        report.push("probe_deflection_base", sys[0].probe_search_rate);
+        report.push("probe_deflection_rerank", sys[1].probe_search_rate);
+        report.push("probe_preference_rate_rerank", sys[1].probe_preference_rate);
+        report.push("probe_helpful_base", sys[0].probe_helpful_rate);
+        report.push("probe_helpful_rerank", sys[1].probe_helpful_rate);
         if let Some(p0) = sys.iter().skip(2).find(|s| s.lambda == 0.0) {
             report.push("violation_rate_pref_only", p0.violation_rate);
         }

@@ -15,6 +15,7 @@ pub mod dialogue;
 pub mod evaluate;
 pub mod feedback;
 pub mod generate;
+pub mod kind;
 pub mod qa;
 pub mod reader;
 mod retrain;
@@ -65,6 +66,7 @@ enum Task {
     EvalQa(usize),
     RuleModels,
     Budget(usize),
+    TurnKind,
     PrefData,
     Pref(usize),
     Dialogue,
@@ -84,6 +86,7 @@ impl Task {
             Task::EvalQa(c) => format!("answering held-out questions (chunk {})", c + 1),
             Task::RuleModels => "training the rule models".into(),
             Task::Budget(i) => format!("rule models on fewer labels ({})", i + 1),
+            Task::TurnKind => "training the question-or-provocation classifier".into(),
             Task::PrefData => "collecting simulated preferences".into(),
             Task::Pref(e) => format!("training the preference model (epoch {})", e + 1),
             Task::Dialogue => "evaluating red-team probes and @N".into(),
@@ -124,6 +127,11 @@ pub struct SparrowLab {
     pref_pairs: Vec<(usize, usize)>,
     pref: Scorer,
     pref_opt: ModuleOptimizer,
+    /// The turn-kind classifier ([`kind`]), once trained.
+    turn_kind: Option<Scorer>,
+    /// The turn-kind classifier's P(provocation) of each held-out probe, then of each
+    /// validation question (for `sparrow.json`).
+    kind_readings: Vec<(String, f32)>,
     systems: Vec<SystemResult>,
     samples: Vec<chat::ChatTurn>,
     asked: Vec<chat::ChatTurn>,
@@ -201,6 +209,8 @@ impl SparrowLab {
             qa: &self.qa,
             k: self.cfg.k,
             threshold: self.threshold() as f32,
+            turn_kind: self.turn_kind.as_ref(),
+            search_below: self.cfg.search_below as f32,
         })
     }
 

@@ -3,7 +3,7 @@
 //! data plus the user's items, and every asked turn is re-scored.
 
 use super::SparrowLab;
-use super::chat::{Scored, top_rules};
+use super::chat::{Scored, max_of, top_rules};
 use super::dialogue::Judgement;
 use super::feedback::{LIVE_PREF_EPOCHS, LIVE_RULE_EPOCHS, LIVE_RULE_LR, LIVE_STREAM, USER_WEIGHT};
 use super::generate::pref_features_of;
@@ -197,22 +197,25 @@ impl SparrowLab {
             .ok_or_else(|| LabError::compute("rule models missing"))?;
         let rules = &self.dialogue.rules;
         for t in &mut self.asked {
+            let texts: Vec<&str> = t.candidates.iter().map(|r| r.text.as_str()).collect();
+            let viol = rm.violation_matrix(rules, &t.user, &texts)?;
             let feats: Vec<Sparse> = t
                 .candidates
                 .iter()
-                .map(|r| {
+                .zip(&viol)
+                .map(|(r, v)| {
                     pref_features_of(
                         &t.user,
                         &r.text,
                         r.search.is_some(),
                         r.reader_conf,
                         r.p_retrieval,
+                        r.p_probe,
+                        max_of(v),
                     )
                 })
                 .collect();
             let pref = self.pref.logits(&feats.iter().collect::<Vec<_>>())?;
-            let texts: Vec<&str> = t.candidates.iter().map(|r| r.text.as_str()).collect();
-            let viol = rm.violation_matrix(rules, &t.user, &texts)?;
             let s = Scored { pref, viol };
             for (i, row) in t.candidates.iter_mut().enumerate() {
                 row.preference = s.pref[i];

@@ -201,6 +201,104 @@ impl SparrowLab {
         Ok(())
     }
 
+    /// Trains the turn-kind classifier ([`kind`]): training questions against training
+    /// probes, the probes weighted so both classes count alike. Reports how it reads the
+    /// validation questions and the held-out probes (measured, never chosen on).
+    pub(super) fn train_turn_kind(&mut self, report: &mut StepReport) -> Result<(), LabError> {
+        let probes: Vec<&str> = self
+            .dialogue
+            .groups
+            .iter()
+            .filter(|g| !g.held_out)
+            .flat_map(|g| g.users.iter().map(String::as_str))
+            .collect();
+        let most = probes.len().max(1) * kind::NEGATIVES_PER_POSITIVE;
+        let step = (self.train_q.len() / most).max(1);
+        let mut questions: Vec<&str> = self
+            .train_q
+            .iter()
+            .step_by(step)
+            .take(most)
+            .map(|&q| self.corpus.questions[q].text.as_str())
+            .collect();
+        // Open factual questions (NQ-open: who, what, where...) too, half as many, so that a
+        // question is not told from a provocation by its opening word alone.
+        let open = &self.corpus.open_questions;
+        let most_open = most / 2;
+        let step_open = (open.len() / most_open.max(1)).max(1);
+        questions.extend(
+            open.iter()
+                .step_by(step_open)
+                .take(most_open)
+                .map(|(q, _)| q.as_str()),
+        );
+        let x: Vec<Sparse> = probes
+            .iter()
+            .chain(&questions)
+            .map(|t| kind::turn_features(t))
+            .collect();
+        let y: Vec<f32> = probes
+            .iter()
+            .map(|_| 1.0)
+            .chain(questions.iter().map(|_| 0.0))
+            .collect();
+        let w_probe = questions.len() as f32 / probes.len().max(1) as f32;
+        let w: Vec<f32> = probes
+            .iter()
+            .map(|_| w_probe.max(1.0))
+            .chain(questions.iter().map(|_| 1.0))
+            .collect();
+        let fit = Fit {
+            epochs: 1,
+            lr: 0.01,
+            batch: 32,
+            l2: 1e-5,
+        };
+        let mut rng = self.root.fork(7);
+        let mut model = Scorer::new(kind::KIND_DIM, &[], &mut rng, &self.device);
+        let mut opt = adam();
+        let xr: Vec<&Sparse> = x.iter().collect();
+        let mut loss = 0.0;
+        for _ in 0..self.cfg.kind_epochs {
+            let (m, l) = epoch_binary(model, &mut opt, &xr, &y, &w, fit, &mut rng, &self.device)?;
+            model = m;
+            loss = l;
+        }
+        let read = |texts: &[&str]| -> Result<Vec<f32>, LabError> {
+            let f: Vec<Sparse> = texts.iter().map(|t| kind::turn_features(t)).collect();
+            model.probs(&f.iter().collect::<Vec<_>>())
+        };
+        let flagged =
+            |p: &[f32]| p.iter().filter(|&&p| p >= 0.5).count() as f64 / p.len().max(1) as f64;
+        let val: Vec<&str> = self
+            .val_q
+            .iter()
+            .map(|&q| self.corpus.questions[q].text.as_str())
+            .collect();
+        let held: Vec<&str> = self
+            .dialogue
+            .groups
+            .iter()
+            .filter(|g| g.held_out)
+            .flat_map(|g| g.users.iter().map(String::as_str))
+            .collect();
+        report.push("kind_loss", loss);
+        report.push("kind_train_probes", probes.len() as f64);
+        report.push("kind_train_questions", questions.len() as f64);
+        let (p_val, p_held) = (read(&val)?, read(&held)?);
+        report.push("kind_val_questions_as_probe", flagged(&p_val));
+        report.push("kind_held_out_probes_as_probe", flagged(&p_held));
+        self.kind_readings = held
+            .iter()
+            .map(|t| (t.to_string(), p_held.len()))
+            .zip(&p_held)
+            .map(|((t, _), &p)| (t, p))
+            .chain(val.iter().zip(&p_val).map(|(t, &p)| (t.to_string(), p)))
+            .collect();
+        self.turn_kind = Some(model);
+        Ok(())
+    }
+
     /// One epoch of the Bradley-Terry preference model.
     pub(super) fn train_preference_epoch(
         &mut self,
