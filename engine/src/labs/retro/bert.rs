@@ -534,13 +534,9 @@ mod tests {
         .expect("pooled");
         for (r, s) in seqs.iter().enumerate() {
             let want = reference(&w, s);
-            for c in 0..TINY.d {
+            for (c, w) in want.iter().enumerate() {
                 let got = out[r * TINY.d + c] as f64;
-                assert!(
-                    (got - want[c]).abs() < 1e-4,
-                    "seq {r} dim {c}: {got} vs {}",
-                    want[c]
-                );
+                assert!((got - w).abs() < 1e-4, "seq {r} dim {c}: {got} vs {w}");
             }
         }
         // A wrong shape is an error, not a panic.

@@ -55,10 +55,10 @@ pub fn windows(
 /// Bits per byte of the chunks `keep` selects.
 pub fn bpb(nats: &[f64], bytes: &[usize], keep: impl Fn(usize) -> bool) -> f64 {
     let (mut n, mut b) = (0.0, 0usize);
-    for i in 0..nats.len() {
+    for (i, (x, y)) in nats.iter().zip(bytes).enumerate() {
         if keep(i) {
-            n += nats[i];
-            b += bytes[i];
+            n += x;
+            b += y;
         }
     }
     if b == 0 {
