@@ -57,6 +57,7 @@ TABLES=(
   "gnn|cpu|~5 min per seed on 2 idle cores, 3 seeds: ~15-20 min|GNN scaling table, MLP and over-the-air sentences: run gnn-eval --set seed=S, S = 1 2 3"
   "lm-nanogpt|cpu|~3-6 min on 2 cores|LM core sentence beside nanoGPT's 1.88: run lm-char-nanogpt"
   "fwl|cpu|~5 min per seed on 2 cores, 3 seeds: ~15 min|FWL race table (seeds 1-3): run fwl-eval --set seed=S, S = 1 2 3"
+  "retro|cpu|~3-4 min per seed on 2 shared cores once the MiniLM keys are cached (first pass ~+2 min), 3 seeds: ~12 min|RETRO per-seed table: run retro-eval --set seed=S, S = 1 2 3 (needs scripts/fetch_minilm.sh, else the fallback retriever runs and the table says so)"
   "hetnet|cpu|12 runs x 1.5 min on 2 idle cores (2.5-4 min shared): ~18-45 min|HetNet lambda table (seeds 1-3): run hetnet-pql --set seed=S --set lambda=L, L = 0.1 0.5 1 2 (IDQN row from the lambda = 1 runs)"
   "hetnet-fresh|cpu|6 runs x 1.5-4 min: ~9-23 min|HetNet 'Fresh seeds 4 / 5 / 6' sentence: run hetnet-pql --set seed=S --set lambda=L, S = 4 5 6, L = 1 0.1"
   "hetnet-bench|cpu|~1-3 min plus an examples build|HetNet WMMSE multi-start numbers (31.7 -> 38.6, 98% / 87%): cargo run -p trainscope-engine --example hetnet_bench (prints its own output)"
@@ -260,6 +261,9 @@ do_table() {
     lm-nanogpt) run_one "$t" run lm-char-nanogpt ;;
     fwl)
       for s in $(seeds_or 1 2 3); do run_one "$t" "seed$s" fwl-eval --set seed="$s"; done
+      ;;
+    retro)
+      for s in $(seeds_or 1 2 3); do run_one "$t" "seed$s" retro-eval --set seed="$s"; done
       ;;
     hetnet)
       for l in $(lambdas_or 0.1 0.5 1 2); do
@@ -595,6 +599,21 @@ elif table == "fwl":
         print(f"| {x} | {s['ppl_base']:.3f} | {s['ppl_dyneval']:.3f} | {s['ppl_fwl']:.3f} | "
               f"{100 * share:.0f}% | {s['cost_dyneval']:.2f} ({mc['dyneval']:.2f}) | "
               f"{s['cost_fwl']:.2f} ({mc['fwl']:.2f}) | {wall(s['wall_seconds'])} |")
+
+elif table == "retro":
+    ss = [x for x in seeds([1, 2, 3]) if have(f"seed{x}")]
+    print("| seed | retriever | base | RETRO on | RETRO off | retrofit | base α=0.125 | RETRO α=0.125 | "
+          "dup: base α=1 / 0.125 | dup: RETRO α=1 / 0.125 | k=1 / 4 / 16 | db 10% / 50% / 100% | wall |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for x in ss:
+        s = load(f"seed{x}")
+        f = lambda k: f"{s[k]:.4f}"
+        print(f"| {x} | {s['retriever']} | {f('bpb_base')} | {f('bpb_retro')} | {f('bpb_retro_off')} | "
+              f"{f('bpb_retrofit')} | {f('bpb_base_alpha_0125')} | {f('bpb_retro_alpha_0125')} | "
+              f"{f('dup_bpb_base_alpha_1')} / {f('dup_bpb_base_alpha_0125')} | "
+              f"{f('dup_bpb_retro_alpha_1')} / {f('dup_bpb_retro_alpha_0125')} | "
+              f"{f('bpb_retro_k1')} / {f('bpb_retro_k4')} / {f('bpb_retro_k16')} | "
+              f"{f('bpb_retro_db10')} / {f('bpb_retro_db50')} / {f('bpb_retro_db100')} | {wall(s['wall_seconds'])} |")
 
 elif table == "glom":
     ss = [x for x in seeds([1, 2, 3]) if have(f"seed{x}")]

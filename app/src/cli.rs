@@ -253,6 +253,16 @@ pub fn run_in(args: &RunArgs, multi: Option<(&MultiProgress, &str)>) -> Result<R
         std::fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    // An artifact named `summary` adds non-numeric facts (e.g. which retriever ran) to
+    // summary.json instead of becoming a file; it never replaces a key already there.
+    let artifacts = lab.artifacts();
+    for (stem, value) in &artifacts {
+        if let (SUMMARY_ARTIFACT, serde_json::Value::Object(extra)) = (stem.as_str(), value) {
+            for (k, v) in extra {
+                summary.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
     let summary = serde_json::Value::Object(summary);
     let summary_path = out.join("summary.json");
     std::fs::write(
@@ -260,7 +270,10 @@ pub fn run_in(args: &RunArgs, multi: Option<(&MultiProgress, &str)>) -> Result<R
         serde_json::to_string_pretty(&summary)? + "\n",
     )
     .with_context(|| format!("writing {}", summary_path.display()))?;
-    for (stem, value) in lab.artifacts() {
+    for (stem, value) in artifacts {
+        if stem == SUMMARY_ARTIFACT {
+            continue;
+        }
         let path = out.join(format!("{stem}.json"));
         std::fs::write(&path, serde_json::to_string_pretty(&value)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
@@ -284,6 +297,9 @@ pub fn run_in(args: &RunArgs, multi: Option<(&MultiProgress, &str)>) -> Result<R
     }
     Ok(RunOutcome { out, summary })
 }
+
+/// The artifact stem whose object is merged into summary.json (see [`run`]).
+const SUMMARY_ARTIFACT: &str = "summary";
 
 /// `trainscope bench`: steps per second of a preset's training step, without evaluation.
 pub fn bench(args: &BenchArgs) -> Result<()> {

@@ -142,6 +142,8 @@ pub trait Lab: Send + 'static {
     }
     /// Extra results a headless run writes beside `summary.json`, as `(file stem, JSON)` pairs
     /// (e.g. channel gains and each method's powers, for checking by another implementation).
+    /// One named `summary` is not a file: its object's keys (strings such as which retriever
+    /// ran) are added to `summary.json`, never replacing a key already there.
     fn artifacts(&self) -> Vec<(String, serde_json::Value)> {
         Vec::new()
     }

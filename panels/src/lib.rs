@@ -13,6 +13,7 @@ pub mod lm;
 pub mod otafl;
 pub mod race;
 pub mod results;
+pub mod retro;
 pub mod sparrow;
 mod sparrow_feedback;
 pub mod widgets;
@@ -45,6 +46,7 @@ static PANELS: &[PanelEntry] = &[
     panel!(trainscope_engine::labs::hetnet::HetnetLab, hetnet::show),
     panel!(trainscope_engine::labs::lm::LmLab, lm::show),
     panel!(trainscope_engine::labs::otafl::OtaflLab, otafl::show),
+    panel!(trainscope_engine::labs::retro::RetroLab, retro::show),
     panel!(trainscope_engine::labs::sparrow::SparrowLab, sparrow::show),
 ];
 

@@ -9,6 +9,7 @@ pub mod gnn;
 pub mod hetnet;
 pub mod lm;
 pub mod otafl;
+pub mod retro;
 pub mod sparrow;
 
 use burn::tensor::Device;
@@ -25,6 +26,7 @@ static LABS: &[LabEntry] = &[
     LabEntry::of::<hetnet::HetnetLab>(),
     LabEntry::of::<lm::LmLab>(),
     LabEntry::of::<otafl::OtaflLab>(),
+    LabEntry::of::<retro::RetroLab>(),
     LabEntry::of::<sparrow::SparrowLab>(),
 ];
 

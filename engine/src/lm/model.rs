@@ -56,7 +56,8 @@ pub fn normal_linear(
     }
 }
 
-fn normal_embedding(n: usize, d: usize, std: f64, rng: &mut Rng, device: &Device) -> Embedding {
+/// An `[n, d]` embedding with normal(0, `std`) weights from our RNG.
+pub fn normal_embedding(n: usize, d: usize, std: f64, rng: &mut Rng, device: &Device) -> Embedding {
     let w: Vec<f32> = (0..n * d).map(|_| (rng.normal() * std) as f32).collect();
     Embedding {
         weight: Param::from_tensor(Tensor::from_data(TensorData::new(w, [n, d]), device)),
@@ -111,6 +112,12 @@ impl Block {
 
     /// `x + attn(ln1(x))`, then `+ mlp(ln2(·))`; `bias` is [`causal_bias`] for `x`'s length.
     pub fn forward(&self, x: Tensor<3>, bias: Tensor<4>) -> Tensor<3> {
+        self.feed_forward(self.attend(x, bias))
+    }
+
+    /// The block's first half, `x + attn(ln1(x))` (a RETRO block puts its chunked
+    /// cross-attention between the halves).
+    pub fn attend(&self, x: Tensor<3>, bias: Tensor<4>) -> Tensor<3> {
         let [b, t, d] = x.dims();
         let h = self.heads;
         let hd = d / h;
@@ -125,7 +132,11 @@ impl Block {
         let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((hd as f64).sqrt());
         let att = softmax(scores + bias.expand([b, h, t, t]), 3);
         let y = att.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
-        let x = x + self.proj.forward(y);
+        x + self.proj.forward(y)
+    }
+
+    /// The block's second half, `x + mlp(ln2(x))`.
+    pub fn feed_forward(&self, x: Tensor<3>) -> Tensor<3> {
         let m = self
             .out
             .forward(gelu(self.fc.forward(self.ln2.forward(x.clone()))));
@@ -174,17 +185,23 @@ impl TransformerLm {
     /// The final hidden states `[B, T, d]` (after the last layer norm) of `tokens` `[B, T]`,
     /// `T ≤ context`. Position t sees only tokens ≤ t.
     pub fn hidden(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
-        let [b, t] = tokens.dims();
+        let t = tokens.dims()[1];
         let device = tokens.device();
-        let positions = Tensor::<1, Int>::arange(0..t as i64, &device)
-            .reshape([1, t])
-            .expand([b, t]);
-        let mut x = self.tok.forward(tokens) + self.pos.forward(positions);
+        let mut x = self.embed(tokens);
         let bias = causal_bias(t, &device);
         for block in &self.blocks {
             x = block.forward(x, bias.clone());
         }
         self.ln_f.forward(x)
+    }
+
+    /// Token plus position embeddings `[B, T, d]` of `tokens` `[B, T]`.
+    pub fn embed(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        let [b, t] = tokens.dims();
+        let positions = Tensor::<1, Int>::arange(0..t as i64, &tokens.device())
+            .reshape([1, t])
+            .expand([b, t]);
+        self.tok.forward(tokens) + self.pos.forward(positions)
     }
 
     /// Logits `[B, T, vocab]` from hidden states.

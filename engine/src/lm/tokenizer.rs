@@ -82,6 +82,22 @@ impl Tokenizer {
     }
 }
 
+/// The tokeniser of `kind` built on the training documents of `corpus` under `parts` (the
+/// character vocabulary, or a byte-level BPE of `bpe_vocab` ids).
+pub fn build(
+    kind: crate::labs::fwl::TokenizerKind,
+    bpe_vocab: usize,
+    corpus: &super::corpus::Corpus,
+    parts: &[super::corpus::Part],
+) -> Result<Tokenizer, crate::error::LabError> {
+    use crate::labs::fwl::TokenizerKind;
+    let train: Vec<&str> = corpus.texts_in(parts, super::corpus::Part::Train).collect();
+    Ok(match kind {
+        TokenizerKind::Char => Tokenizer::Char(CharVocab::build(train.into_iter())),
+        TokenizerKind::Bpe => Tokenizer::Bpe(Box::new(super::bpe::Bpe::train(&train, bpe_vocab)?)),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

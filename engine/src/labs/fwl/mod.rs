@@ -25,13 +25,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::LabError;
 use crate::lab::{ActionReport, Knob, Lab, LabConfig, StepReport};
-use crate::lm::bpe::Bpe;
 use crate::lm::corpus::{Corpus, Part};
 use crate::lm::data::{Splits, doc_windows, sample_windows};
 use crate::lm::dyneval::DynEval;
 use crate::lm::model::int_tensor;
 use crate::lm::sample::sample_logits;
-use crate::lm::tokenizer::{CharVocab, Tokenizer};
+use crate::lm::tokenizer::Tokenizer;
 use crate::nn::{descend, scalar, to_vec};
 use crate::results::{Cell, CurveSet, Line, Results, Table};
 use crate::rng::Rng;
@@ -79,14 +78,6 @@ pub struct FwlLab {
     sample: Option<(String, String)>,
     samples_drawn: u64,
     version: u64,
-}
-
-fn tokenizer(cfg: &FwlConfig, corpus: &Corpus, parts: &[Part]) -> Result<Tokenizer, LabError> {
-    let train: Vec<&str> = corpus.texts_in(parts, Part::Train).collect();
-    Ok(match cfg.tokenizer {
-        TokenizerKind::Char => Tokenizer::Char(CharVocab::build(train.into_iter())),
-        TokenizerKind::Bpe => Tokenizer::Bpe(Box::new(Bpe::train(&train, cfg.bpe_vocab)?)),
-    })
 }
 
 impl FwlLab {
@@ -329,7 +320,12 @@ impl Lab for FwlLab {
         let device = crate::nn::autodiff_device(device);
         let corpus = Corpus::load(cfg.corpus)?;
         let parts = corpus.split(cfg.valid_docs, cfg.test_docs);
-        let tok = Arc::new(tokenizer(&cfg, &corpus, &parts)?);
+        let tok = Arc::new(crate::lm::tokenizer::build(
+            cfg.tokenizer,
+            cfg.bpe_vocab,
+            &corpus,
+            &parts,
+        )?);
         let splits = Splits::new(&corpus, &parts, tok);
         let corpus_words = eval::word_counts(corpus.texts_in(&parts, Part::Train));
         let shape = cfg.shape(splits.tokenizer.vocab_size());

@@ -1,0 +1,235 @@
+//! RETRO's correctness tests: chunked cross-attention is causal (a token or a neighbour of
+//! chunk u+1 never changes the logits of chunk u or earlier), training never retrieves from
+//! the sequence's own document, and a retrofitted model with retrieval off is bit-identical
+//! to its frozen baseline.
+
+use burn::module::Module;
+use burn::tensor::{Int, Tensor, TensorData};
+
+use super::model::{RetroLm, RetroParts, RetroShape};
+use super::{RetrieverKind, RetroConfig, RetroLab};
+use crate::backend::Backend;
+use crate::lab::Lab;
+use crate::labs::fwl::TokenizerKind;
+use crate::lm::model::{LmShape, TransformerLm, int_tensor};
+use crate::nn::to_vec;
+use crate::rng::Rng;
+
+const V: usize = 13;
+
+fn tiny_model(m: usize) -> RetroLm {
+    let device = Backend::cpu().device.without_autodiff();
+    let shape = LmShape {
+        vocab: V,
+        d_model: 16,
+        layers: 4,
+        heads: 2,
+        context: 4 * m,
+        tied: true,
+    };
+    let mut rng = Rng::new(11);
+    let lm = TransformerLm::new(shape, &mut rng, &device);
+    let parts = RetroParts::new(
+        &shape,
+        RetroShape {
+            chunk: m,
+            d_enc: 8,
+            enc_layers: 2,
+            heads: 2,
+            layers: RetroShape::every_third_from_middle(4),
+        },
+        &mut rng,
+        &device,
+    );
+    RetroLm {
+        lm,
+        parts: Some(parts),
+    }
+}
+
+fn nb_tensor(v: &[i64], l: usize, k: usize, r: usize) -> Tensor<4, Int> {
+    let device = Backend::cpu().device.without_autodiff();
+    Tensor::from_data(TensorData::new(v.to_vec(), [1, l, k, r]), &device)
+}
+
+#[test]
+fn retro_blocks_sit_at_every_third_layer_from_the_middle() {
+    assert_eq!(RetroShape::every_third_from_middle(12), vec![5, 8, 11]);
+    assert_eq!(RetroShape::every_third_from_middle(4), vec![1]);
+    assert_eq!(RetroShape::every_third_from_middle(6), vec![2, 5]);
+    assert_eq!(RetroShape::every_third_from_middle(1), vec![0]);
+}
+
+#[test]
+fn chunked_cross_attention_is_causal() {
+    let device = Backend::cpu().device.without_autodiff();
+    let (m, l, k) = (4, 4, 2);
+    let t = m * l;
+    let r = 2 * m;
+    let model = tiny_model(m);
+    let mut rng = Rng::new(5);
+    let tokens: Vec<u32> = (0..t).map(|_| rng.below(V) as u32).collect();
+    let nbs: Vec<i64> = (0..l * k * r).map(|_| rng.below(V) as i64).collect();
+    let logits = |tok: &[u32], nb: &[i64]| {
+        to_vec(model.logits(int_tensor(tok, 1, t, &device), Some(nb_tensor(nb, l, k, r))))
+            .expect("logits")
+    };
+    let reference = logits(&tokens, &nbs);
+    for u in 0..l - 1 {
+        // The logits of chunk u and earlier: positions < (u+1)·m.
+        let kept = (u + 1) * m * V;
+        // A token of chunk u+1.
+        let mut tok2 = tokens.clone();
+        tok2[(u + 1) * m + 1] = (tokens[(u + 1) * m + 1] + 1) % V as u32;
+        let changed = logits(&tok2, &nbs);
+        assert_eq!(
+            changed[..kept],
+            reference[..kept],
+            "token of chunk {}",
+            u + 1
+        );
+        assert_ne!(changed[kept..], reference[kept..]);
+        // Every neighbour token retrieved for chunk u+1.
+        let mut nb2 = nbs.clone();
+        for x in &mut nb2[(u + 1) * k * r..(u + 2) * k * r] {
+            *x = (*x + 3) % V as i64;
+        }
+        let changed = logits(&tokens, &nb2);
+        // The neighbours of chunk u+1 first reach its last token (position (u+1)·m + m − 1):
+        // that token's logits, and only later ones, may change.
+        let reach = ((u + 1) * m + m - 1) * V;
+        assert_eq!(
+            changed[..reach],
+            reference[..reach],
+            "neighbours of chunk {}",
+            u + 1
+        );
+        if u + 2 < l {
+            assert_ne!(
+                changed[reach..],
+                reference[reach..],
+                "the neighbours are used"
+            );
+        }
+    }
+    // The neighbours of chunk u do reach chunk u's last token (the m−1 shift, not m).
+    let mut nb2 = nbs.clone();
+    for x in &mut nb2[..k * r] {
+        *x = (*x + 3) % V as i64;
+    }
+    let changed = logits(&tokens, &nb2);
+    assert_eq!(changed[..(m - 1) * V], reference[..(m - 1) * V]);
+    assert_ne!(changed[(m - 1) * V..m * V], reference[(m - 1) * V..m * V]);
+}
+
+pub(super) fn tiny_config() -> RetroConfig {
+    RetroConfig {
+        retriever: RetrieverKind::LmMean,
+        retriever_steps: 3,
+        retriever_d: 8,
+        max_docs: 60,
+        test_docs: 2,
+        valid_docs: 1,
+        tokenizer: TokenizerKind::Char,
+        d_model: 16,
+        d_enc: 8,
+        layers: 2,
+        heads: 2,
+        chunk: 4,
+        context: 16,
+        batch: 2,
+        steps: 3,
+        retrofit_steps: 3,
+        eval_every: 2,
+        valid_tokens: 32,
+        test_tokens: 32,
+        sample_tokens: 6,
+        ..RetroConfig::default()
+    }
+}
+
+#[test]
+fn training_never_retrieves_from_the_sequences_own_document() {
+    let device = Backend::cpu().device;
+    let mut lab = RetroLab::new(tiny_config(), &device).expect("lab");
+    let train = lab.splits.train.len();
+    let mut rng = Rng::new(8);
+    let mut seen_other = 0;
+    for _ in 0..20 {
+        let windows =
+            super::sample_aligned(&lab.docs[..train], 4, 16, 4, &mut rng).expect("windows");
+        let (_, _, queries) = lab.window_batch(&windows);
+        let hits = lab.train_hits(&queries).expect("hits");
+        for (q, h) in queries.iter().zip(&hits) {
+            assert_eq!(h.len(), lab.cfg.k_train);
+            for x in h {
+                let e = &lab.db.entries[x.entry];
+                assert_ne!(e.doc_id, q.0, "a neighbour from the query's own document");
+                assert!(!e.duplicate, "duplicates are for evaluation only");
+                seen_other += 1;
+            }
+        }
+    }
+    assert!(seen_other > 0);
+    // Without the filter the nearest neighbour of a database chunk is itself.
+    let q = lab.db.entries[0].at;
+    let own = lab
+        .neighbours(
+            &[(q.doc, q.start)],
+            1,
+            super::Filter {
+                duplicates: false,
+                fraction: 1.0,
+                exclude_own: false,
+            },
+        )
+        .expect("search");
+    assert_eq!(lab.db.entries[own[0][0].entry].doc_id, q.doc);
+    lab.step().expect("a step runs");
+}
+
+#[test]
+fn a_retrofitted_model_with_retrieval_off_is_bit_identical_to_its_frozen_baseline() {
+    let device = Backend::cpu().device;
+    let cfg = tiny_config();
+    let mut lab = RetroLab::new(cfg.clone(), &device).expect("lab");
+    for _ in 0..cfg.steps + cfg.retrofit_steps {
+        lab.step().expect("step");
+    }
+    let (rf, _) = lab.retrofit.as_ref().expect("retrofitting ran");
+    let dev = device.without_autodiff();
+    let base = lab.base.valid();
+    let rf = rf.valid();
+    let windows = super::eval::windows(
+        &lab.docs,
+        &lab.parts,
+        crate::lm::corpus::Part::Test,
+        cfg.context,
+        cfg.test_tokens,
+    );
+    assert!(!windows.is_empty());
+    let (x, _, queries) = lab.window_batch(&windows);
+    let b = windows.len();
+    let xt = int_tensor(&x, b, cfg.context, &dev);
+    let a = to_vec(base.logits(xt.clone(), None)).expect("base");
+    let off = to_vec(rf.logits(xt.clone(), None)).expect("retrofit off");
+    assert!(a.iter().zip(&off).all(|(p, q)| p.to_bits() == q.to_bits()));
+    // Retrieval on does change them: the retrofit trained something.
+    let hits = lab
+        .neighbours(
+            &queries,
+            2,
+            super::Filter {
+                duplicates: false,
+                fraction: 1.0,
+                exclude_own: false,
+            },
+        )
+        .expect("hits");
+    let nb = lab.neighbour_tensor(&hits, b, 2, &dev);
+    let on = to_vec(rf.logits(xt, Some(nb))).expect("retrofit on");
+    assert_ne!(a, on);
+    // The frozen decoder's weights are the baseline's, bit for bit.
+    let w = |m: &TransformerLm| to_vec(m.blocks[0].qkv.weight.val()).expect("w");
+    assert_eq!(w(&base.lm), w(&rf.lm));
+}
