@@ -8,6 +8,7 @@ mod ff_parts;
 pub mod fwl;
 pub mod glom;
 pub mod gnn;
+pub mod harms;
 pub mod hetnet;
 pub mod lm;
 pub mod otafl;
@@ -42,6 +43,7 @@ static PANELS: &[PanelEntry] = &[
     panel!(trainscope_engine::labs::fwl::FwlLab, fwl::show),
     panel!(trainscope_engine::labs::glom::GlomLab, glom::show),
     panel!(trainscope_engine::labs::gnn::GnnLab, gnn::show),
+    panel!(trainscope_engine::labs::harms::HarmsLab, harms::show),
     panel!(trainscope_engine::labs::hetnet::HetnetLab, hetnet::show),
     panel!(trainscope_engine::labs::lm::LmLab, lm::show),
     panel!(trainscope_engine::labs::otafl::OtaflLab, otafl::show),

@@ -6,6 +6,7 @@ pub mod ff;
 pub mod fwl;
 pub mod glom;
 pub mod gnn;
+pub mod harms;
 pub mod hetnet;
 pub mod lm;
 pub mod otafl;
@@ -22,6 +23,7 @@ static LABS: &[LabEntry] = &[
     LabEntry::of::<fwl::FwlLab>(),
     LabEntry::of::<glom::GlomLab>(),
     LabEntry::of::<gnn::GnnLab>(),
+    LabEntry::of::<harms::HarmsLab>(),
     LabEntry::of::<hetnet::HetnetLab>(),
     LabEntry::of::<lm::LmLab>(),
     LabEntry::of::<otafl::OtaflLab>(),
