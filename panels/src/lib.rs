@@ -14,6 +14,7 @@ pub mod lm;
 pub mod otafl;
 pub mod race;
 pub mod results;
+pub mod risks;
 pub mod sparrow;
 mod sparrow_feedback;
 pub mod widgets;
@@ -47,6 +48,7 @@ static PANELS: &[PanelEntry] = &[
     panel!(trainscope_engine::labs::hetnet::HetnetLab, hetnet::show),
     panel!(trainscope_engine::labs::lm::LmLab, lm::show),
     panel!(trainscope_engine::labs::otafl::OtaflLab, otafl::show),
+    panel!(trainscope_engine::labs::risks::RisksLab, risks::show),
     panel!(trainscope_engine::labs::sparrow::SparrowLab, sparrow::show),
 ];
 

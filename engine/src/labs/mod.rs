@@ -10,6 +10,7 @@ pub mod harms;
 pub mod hetnet;
 pub mod lm;
 pub mod otafl;
+pub mod risks;
 pub mod sparrow;
 
 use burn::tensor::Device;
@@ -27,6 +28,7 @@ static LABS: &[LabEntry] = &[
     LabEntry::of::<hetnet::HetnetLab>(),
     LabEntry::of::<lm::LmLab>(),
     LabEntry::of::<otafl::OtaflLab>(),
+    LabEntry::of::<risks::RisksLab>(),
     LabEntry::of::<sparrow::SparrowLab>(),
 ];
 
