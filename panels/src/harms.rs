@@ -11,7 +11,7 @@ use trainscope_engine::results::{CurveSet, Line};
 
 use crate::Request;
 use crate::results::curve_set;
-use crate::widgets::{PlotSettings, metric_plot};
+use crate::widgets::PlotSettings;
 
 const FLAG: Color32 = Color32::from_rgb(200, 60, 50);
 const PASS: Color32 = Color32::from_rgb(40, 140, 70);
@@ -167,27 +167,46 @@ pub fn show(
         ui.weak(&view.data);
     });
     ui.columns(2, |c| {
-        metric_plot(
-            &mut c[0],
-            "harms_clf",
-            store,
-            &[
-                ("clf_loss", "classifier loss (masked BCE)"),
-                ("held_out_auc", "held-out ROC AUC"),
+        let xy = |v: &[(u64, f64)]| -> (Vec<f64>, Vec<f64>) {
+            v.iter().map(|&(s, y)| (s as f64, y)).unzip()
+        };
+        let (lx, ly) = xy(&view.clf_curve);
+        let (ax, ay) = xy(&view.auc_curve);
+        let (mx, my) = xy(&view.lm_curve);
+        let clf = CurveSet {
+            name: "harms-clf".into(),
+            title: "Classifier: training loss and held-out ROC AUC".into(),
+            x_label: "classifier step".into(),
+            y_label: "loss / AUC".into(),
+            lines: vec![
+                Line {
+                    label: "masked cross-entropy".into(),
+                    x: lx,
+                    y: ly,
+                },
+                Line {
+                    label: "held-out AUC".into(),
+                    x: ax,
+                    y: ay,
+                },
             ],
-            settings,
-            "loss / AUC",
-            150.0,
-        );
-        metric_plot(
-            &mut c[1],
-            "harms_lm",
-            store,
-            &[("lm_loss", "probe LM loss")],
-            settings,
-            "nats per character",
-            150.0,
-        );
+        };
+        let lm = CurveSet {
+            name: "harms-lm".into(),
+            title: "Probe LM (LM core): training loss".into(),
+            x_label: "LM step".into(),
+            y_label: "nats per character".into(),
+            lines: vec![Line {
+                label: "training batch".into(),
+                x: mx,
+                y: my,
+            }],
+        };
+        let mut s = settings.clone();
+        s.show_legend = true;
+        let w = c[0].available_width();
+        curve_set(&mut c[0], &clf, &s, w);
+        curve_set(&mut c[1], &lm, &s, w);
     });
     probe(ui, view, &mut out);
     ui.separator();
