@@ -150,7 +150,7 @@ fn probe(ui: &mut Ui, view: &HarmsView, out: &mut Vec<Request>) {
 pub fn show(
     ui: &mut Ui,
     view: &HarmsView,
-    store: &SeriesStore,
+    _store: &SeriesStore,
     settings: &PlotSettings,
 ) -> Vec<Request> {
     let mut out = Vec::new();
