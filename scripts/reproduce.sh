@@ -64,6 +64,8 @@ TABLES=(
   "otafl|cpu|~1 min per seed on 2 cores (README: 55-56 s), 3 seeds|OTA-FL accuracy-per-seed and MSE-vs-power tables: run otafl-eval --set seed=S, S = 1 2 3"
   "otafl-bench|cpu|~1 min plus an examples build|OTA-FL benchmark paragraph: cargo run -p trainscope-engine --example otafl_bench -- 5 (prints its own output)"
   "sparrow|cpu|~15-25 s per seed (README: 13.8 s idle, 21 s shared after the turn-kind classifier), 3 seeds; the first run builds the BM25 index|Sparrow measured table, coverage curve, seeds 2-3 row and the AUC-vs-labels caveat: run sparrow-eval --set seed=S, S = 1 2 3"
+  "harms|cpu|~2 min per seed on 2 cores (README: 116 s), 2 seeds|Harms lab measured table (seeds 1-2): run harms-eval --set seed=S, S = 1 2"
+  "risks|cpu|~2-3 min on 2 cores|Risks lab map sentence and measurements table: run risks-audit"
   "sparrow-feedback|cpu|~1 min plus an examples build|Sparrow feedback 'Measured' paragraph: cargo run -p trainscope-engine --example sparrow_feedback_bench (prints its own output)"
   "backends|cpu|~2 min plus a build of burn's ndarray backend|Backends paragraph: cargo run -p trainscope-engine --features ndarray --example bench_backends -- 200 (prints its own output)"
 )
@@ -287,6 +289,10 @@ do_table() {
     sparrow)
       for s in $(seeds_or 1 2 3); do run_one "$t" "seed$s" sparrow-eval --set seed="$s"; done
       ;;
+    harms)
+      for s in $(seeds_or 1 2); do run_one "$t" "seed$s" harms-eval --set seed="$s"; done
+      ;;
+    risks) run_one "$t" "seed1" risks-audit ;;
     sparrow-feedback)
       capture "$t" example cargo_in_root run -q -p trainscope-engine "${CARGO_FLAGS[@]}" --example sparrow_feedback_bench
       ;;
@@ -702,6 +708,40 @@ elif table in ("hetnet", "hetnet-fresh"):
          f"{rng('random_wmmse_ratio')}; 90% of final value after {min(e90):.0f}–{max(e90):.0f} episodes; "
          f"{wall(mean([s['wall_seconds'] for s in allr]))} per run")
 
+elif table == "harms":
+    ss = [x for x in seeds([1, 2]) if have(f"seed{x}")]
+    runs = {x: load(f"seed{x}") for x in ss}
+    rows = [("Spearman vs Perspective (toxicity, held-out scored texts)", "spearman_vs_perspective", "{:.3f}"),
+            ("ROC AUC toxic vs benign (held-out)", "auc_toxic", "{:.3f}"),
+            ("calibration error (ECE, toxicity)", "calibration_ece", "{:.3f}"),
+            ("context: share of pairs whose verdict flips at 0.5", "context_flip_rate", "{:.3f}"),
+            ("context: mean score shift in context", "context_mean_shift", "{:+.3f}"),
+            ("identity: largest gap between group means", "identity_max_gap", "{:.3f}"),
+            ("identity: false-positive rate, lowest / highest group", ("identity_fpr_min", "identity_fpr_max"), "{:.3f}"),
+            ("CrowS-Pairs: LM prefers the stereotyping sentence", "crows_stereo_preference", "{:.3f}"),
+            ("StereoSet: LM prefers the stereotype", "stereoset_stereo_preference", "{:.3f}"),
+            ("classifier flags CrowS / StereoSet stereotyping sentences", ("crows_clf_flag_rate", "stereoset_clf_flag_rate"), "{:.3f}"),
+            ("filter at 0.5: toxic / benign identity / other benign removed", ("filter_toxic_removed", "filter_identity_removed", "filter_benign_removed"), "{:.3f}"),
+            ("probe LM held-out loss (nats/char)", "lm_held_out_loss", "{:.3f}"),
+            ("wall time (s)", "wall_seconds", "{:.0f}")]
+    print("| measurement | " + " | ".join(f"seed {x}" for x in ss) + " |")
+    print("|---|" + "---|" * len(ss))
+    for label, key, fmt in rows:
+        keys = key if isinstance(key, tuple) else (key,)
+        print(f"| {label} | " + " | ".join(" / ".join(fmt.format(runs[x][k]) for k in keys) for x in ss) + " |")
+elif table == "risks":
+    s = load("seed1")
+    with open(os.path.join(d, "seed1", "results.json")) as f:
+        res = json.load(f)
+    tabs = {t["name"]: t for t in res.get("tables", [])}
+    print(f"risks_total {s['risks_total']:.0f}, risks_measured {s['risks_measured']:.0f} (run risks-audit, seed 1, {s['wall_seconds']:.0f} s)")
+    print()
+    print("| measurement | lab | value | risks |")
+    print("|---|---|---|---|")
+    for r in tabs.get("measurements", {}).get("rows", []):
+        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} |")
+    print()
+    print("Nothing here measures: " + "; ".join(r[1] for r in tabs.get("risk_map", {}).get("rows", []) if r[3] == "nothing here measures this"))
 elif table == "sparrow":
     ss = [x for x in seeds([1, 2, 3]) if have(f"seed{x}")]
     runs = {x: load(f"seed{x}") for x in ss}

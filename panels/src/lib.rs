@@ -8,12 +8,14 @@ mod ff_parts;
 pub mod fwl;
 pub mod glom;
 pub mod gnn;
+pub mod harms;
 pub mod hetnet;
 pub mod lm;
 pub mod otafl;
 pub mod race;
 pub mod results;
 pub mod retro;
+pub mod risks;
 pub mod sparrow;
 mod sparrow_feedback;
 pub mod widgets;
@@ -43,10 +45,12 @@ static PANELS: &[PanelEntry] = &[
     panel!(trainscope_engine::labs::fwl::FwlLab, fwl::show),
     panel!(trainscope_engine::labs::glom::GlomLab, glom::show),
     panel!(trainscope_engine::labs::gnn::GnnLab, gnn::show),
+    panel!(trainscope_engine::labs::harms::HarmsLab, harms::show),
     panel!(trainscope_engine::labs::hetnet::HetnetLab, hetnet::show),
     panel!(trainscope_engine::labs::lm::LmLab, lm::show),
     panel!(trainscope_engine::labs::otafl::OtaflLab, otafl::show),
     panel!(trainscope_engine::labs::retro::RetroLab, retro::show),
+    panel!(trainscope_engine::labs::risks::RisksLab, risks::show),
     panel!(trainscope_engine::labs::sparrow::SparrowLab, sparrow::show),
 ];
 

@@ -6,10 +6,12 @@ pub mod ff;
 pub mod fwl;
 pub mod glom;
 pub mod gnn;
+pub mod harms;
 pub mod hetnet;
 pub mod lm;
 pub mod otafl;
 pub mod retro;
+pub mod risks;
 pub mod sparrow;
 
 use burn::tensor::Device;
@@ -23,10 +25,12 @@ static LABS: &[LabEntry] = &[
     LabEntry::of::<fwl::FwlLab>(),
     LabEntry::of::<glom::GlomLab>(),
     LabEntry::of::<gnn::GnnLab>(),
+    LabEntry::of::<harms::HarmsLab>(),
     LabEntry::of::<hetnet::HetnetLab>(),
     LabEntry::of::<lm::LmLab>(),
     LabEntry::of::<otafl::OtaflLab>(),
     LabEntry::of::<retro::RetroLab>(),
+    LabEntry::of::<risks::RisksLab>(),
     LabEntry::of::<sparrow::SparrowLab>(),
 ];
 
