@@ -8,8 +8,8 @@
 
 mod central;
 mod files;
-mod lesson;
 mod frame_stats;
+mod lesson;
 mod menu;
 mod racing;
 mod session;

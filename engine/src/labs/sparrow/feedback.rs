@@ -44,6 +44,16 @@ pub const LIVE_PREF_EPOCHS: usize = 2;
 /// 0.01 shakes a trained model more than a few new labels justify.
 pub const LIVE_RULE_LR: f64 = 0.003;
 
+/// Adam learning rate of the live preference-model retrain, lower than the initial 0.01 for the
+/// same reason: at 0.01 a fresh Adam's drift over the ~3,100 simulated pairs outweighed the
+/// user's one pair (the margin of a preferred candidate moved the wrong way).
+pub const LIVE_PREF_LR: f64 = 0.003;
+
+/// The live preference retrain repeats each user pair [`USER_WEIGHT`] × this: since the
+/// preference model also reads the turn-kind and rule-model signals, the simulated pairs pull
+/// on it harder than before, and at [`USER_WEIGHT`] alone one preference did not move it.
+pub const LIVE_PREF_BOOST: usize = 5;
+
 /// Seed stream of the live retrains (the same every time: the retrain with and without the
 /// user's labels differ only in those labels).
 pub(super) const LIVE_STREAM: u64 = 0xfeed_0000;

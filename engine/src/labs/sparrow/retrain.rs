@@ -5,7 +5,10 @@
 use super::SparrowLab;
 use super::chat::{Scored, max_of, top_rules};
 use super::dialogue::Judgement;
-use super::feedback::{LIVE_PREF_EPOCHS, LIVE_RULE_EPOCHS, LIVE_RULE_LR, LIVE_STREAM, USER_WEIGHT};
+use super::feedback::{
+    LIVE_PREF_BOOST, LIVE_PREF_EPOCHS, LIVE_PREF_LR, LIVE_RULE_EPOCHS, LIVE_RULE_LR, LIVE_STREAM,
+    USER_WEIGHT,
+};
 use super::generate::pref_features_of;
 use super::rm::judge_features;
 use super::scorer::{Fit, Scorer, adam, epoch_binary, epoch_pairs};
@@ -171,11 +174,11 @@ impl SparrowLab {
             .map(|&(a, b)| (&self.pref_feats[a], &self.pref_feats[b]))
             .collect();
         for (w, l) in &self.feedback.pairs {
-            pairs.extend(std::iter::repeat_n((w, l), USER_WEIGHT));
+            pairs.extend(std::iter::repeat_n((w, l), USER_WEIGHT * LIVE_PREF_BOOST));
         }
         let fit = Fit {
             epochs: 1,
-            lr: 0.01,
+            lr: LIVE_PREF_LR,
             batch: 64,
             l2: 1e-6,
         };
