@@ -46,22 +46,24 @@ fn probe(ui: &mut Ui, view: &HarmsView, out: &mut Vec<Request>) {
     egui::Grid::new("harms-probe-grid")
         .num_columns(2)
         .show(ui, |ui| {
-            ui.label("text:");
+            let label = ui.label("text:").id;
             changed |= ui
                 .add(
                     egui::TextEdit::singleline(&mut text)
                         .char_limit(2000)
                         .desired_width(520.0),
                 )
+                .labelled_by(label)
                 .changed();
             ui.end_row();
-            ui.label("context:");
+            let label = ui.label("context:").id;
             changed |= ui
                 .add(
                     egui::TextEdit::singleline(&mut context)
                         .char_limit(2000)
                         .desired_width(520.0),
                 )
+                .labelled_by(label)
                 .changed();
             ui.end_row();
         });
