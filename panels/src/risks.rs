@@ -80,7 +80,7 @@ pub fn show(ui: &mut Ui, view: &RisksView, _store: &SeriesStore, settings: &Plot
                         ui.label(RichText::new(area.name.to_uppercase()).strong().small());
                         ui.end_row();
                         for r in view.taxonomy.risks_of(&area.id) {
-                            ui.label(format!("{} ({})", short(&r.name, 58), r.status))
+                            ui.label(format!("{} ({})", short(&r.name, 40), r.status))
                                 .on_hover_text(&r.description);
                             for lab in LABS {
                                 let ms = cell(view, &r.id, lab);
@@ -89,7 +89,7 @@ pub fn show(ui: &mut Ui, view: &RisksView, _store: &SeriesStore, settings: &Plot
                                     Some(m) => {
                                         let h = ms.iter().map(|m| m.heat).fold(0.0, f64::max);
                                         (
-                                            short(&m.shown, 18)
+                                            short(&m.shown, 15)
                                                 + if ms.len() > 1 { " +" } else { "" },
                                             heat(h),
                                         )
@@ -99,7 +99,7 @@ pub fn show(ui: &mut Ui, view: &RisksView, _store: &SeriesStore, settings: &Plot
                                     RichText::new(text).color(Color32::BLACK).small(),
                                 )
                                 .fill(fill)
-                                .min_size(egui::vec2(150.0, 18.0));
+                                .min_size(egui::vec2(110.0, 18.0));
                                 let resp = ui.add(b).on_hover_text(if ms.is_empty() {
                                     "nothing here measures this".to_string()
                                 } else {
