@@ -98,6 +98,25 @@ pub fn count_subnormal(xs: &[f32]) -> usize {
     xs.iter().filter(|x| x.is_subnormal()).count()
 }
 
+/// Inner product of two equal-length slices, in eight independent lanes so that LLVM vectorises
+/// it (the RETRO lab's HNSW distance, called millions of times per index build).
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +129,18 @@ mod tests {
             v[i] = s.beta_2 * v[i] + (1.0 - s.beta_2) * g[i] * g[i];
             p[i] -= s.lr * (m[i] * combined / (v[i].sqrt() + eps_hat));
         }
+    }
+
+    #[test]
+    fn dot_matches_the_plain_sum() {
+        let a: Vec<f32> = (0..397).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..397).map(|i| (i as f32 * 0.11).cos()).collect();
+        let want: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
+        assert!((dot(&a, &b) as f64 - want).abs() < 1e-3);
+        assert_eq!(
+            dot(&a[..3], &b[..3]),
+            a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+        );
     }
 
     fn step(time: i32) -> AdamStep {

@@ -15,6 +15,7 @@ pub mod cache;
 pub mod config;
 pub mod db;
 pub mod eval;
+pub mod index;
 pub mod model;
 #[cfg(test)]
 mod tests;
