@@ -16,6 +16,7 @@ pub mod results;
 pub mod rng;
 pub mod runlog;
 pub mod runner;
+pub mod scoreboard;
 pub mod series;
 pub mod testing;
 pub mod wireless;

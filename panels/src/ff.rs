@@ -100,9 +100,12 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
             ui.set_width(half);
             ui.strong("Test error (held-out test digits)");
             if store.get("test_error").is_none() {
-                ui.weak(
-                    "(the first evaluation comes after `evaluate every` steps, or press Evaluate)",
-                );
+                ui.weak(if store.get("test_error_est").is_some() {
+                    "(faint lines: running estimate on a fixed subset of test digits; the full \
+                     evaluation comes after `evaluate every` steps, or press Evaluate)"
+                } else {
+                    "(the first evaluation comes after `evaluate every` steps, or press Evaluate)"
+                });
             }
             metric_curves(
                 ui,
@@ -114,6 +117,10 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
                         .color(FF_COLOR)
                         .dashed(true),
                     Curve::new("bp_test_error", "backprop").color(BP_COLOR),
+                    Curve::new("test_error_est", "FF, estimate (test subset)")
+                        .color(FF_COLOR.gamma_multiply(0.5)),
+                    Curve::new("bp_test_error_est", "backprop, estimate (test subset)")
+                        .color(BP_COLOR.gamma_multiply(0.5)),
                 ],
                 &PlotSettings {
                     smoothing: 0.0,

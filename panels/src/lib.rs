@@ -16,6 +16,7 @@ pub mod race;
 pub mod results;
 pub mod retro;
 pub mod risks;
+pub mod scoreboard;
 pub mod sparrow;
 mod sparrow_feedback;
 pub mod widgets;

@@ -134,6 +134,13 @@ fn show_lab_panel(
     settings: &PlotSettings,
     runner: &Runner,
 ) {
+    // Closed by default: a collapsed header draws nothing inside it.
+    egui::CollapsingHeader::new("Paper scoreboard: paper — this run — our reference")
+        .id_salt(("scoreboard", lab))
+        .default_open(false)
+        .show(ui, |ui| {
+            trainscope_panels::scoreboard::show(ui, lab, &state.series)
+        });
     for request in lab_panel(ui, lab, state, settings) {
         runner.send(match request {
             Request::Knob(name, value) => Command::SetKnob(name, value),

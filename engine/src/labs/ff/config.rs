@@ -108,6 +108,12 @@ pub struct FfConfig {
     pub readout: Readout,
     /// Evaluate on the test images every N steps (0 = only at the end).
     pub eval_every: u64,
+    /// Every N steps, a cheap running estimate of the test error on the first `quick_eval_n`
+    /// test images (reported as `test_error_est`, `bp_test_error_est`; 0 = off). The full
+    /// evaluation at `eval_every` is unchanged.
+    pub quick_eval_every: u64,
+    /// How many test images (the first ones, a fixed subset) the running estimate uses.
+    pub quick_eval_n: usize,
     /// Train the backprop baseline on the same batches.
     pub bp: bool,
     /// Adam learning rate for the backprop baseline.
@@ -157,6 +163,8 @@ impl Default for FfConfig {
             normalize_input: true,
             readout: Readout::AllLayers,
             eval_every: 3000,
+            quick_eval_every: 0,
+            quick_eval_n: 500,
             bp: true,
             bp_lr: 0.001,
             mode: Mode::Supervised,
@@ -199,6 +207,8 @@ impl LabConfig for FfConfig {
         Range::int("jitter", 0, 8),
         Range::int("validation", 0, 59_999),
         Range::int("eval_every", 0, 1_000_000),
+        Range::int("quick_eval_every", 0, 1_000_000),
+        Range::int("quick_eval_n", 1, 10_000),
         Range::int("batch_size", 1, 10_000),
         Range::float("epochs", 1e-3, 10_000.0, true),
         Range::float("readout_epochs", 0.0, 1000.0, false),

@@ -145,6 +145,47 @@ impl FfLab {
         to_vec(softmax(head.valid().forward(features), 1))
     }
 
+    /// The running estimate: the main readout's and the baseline's error on the first
+    /// `quick_eval_n` test images (a fixed held-out subset), as `test_error_est` and
+    /// `bp_test_error_est`. It reads the nets only (no RNG, no state), so runs stay identical.
+    pub(super) fn quick_estimate(&self) -> Result<StepReport, LabError> {
+        let total = self.cfg.quick_eval_n.min(self.n_test);
+        let device = self.device.clone().without_autodiff();
+        let bp = self.bp.as_ref().map(|(n, _)| n.valid());
+        let (mut wrong, mut bp_wrong) = (0usize, 0usize);
+        let mut start = 0;
+        while start < total {
+            let n = EVAL_CHUNK.min(total - start);
+            let flat = self.test_images(start, n);
+            let scores = match self.cfg.mode {
+                Mode::Unsupervised => self.readout_probs(&flat, n)?,
+                _ => self.label_scores(&flat, n)?,
+            };
+            let bp_logits = match &bp {
+                Some(net) => Some(to_vec(net.forward(matrix(flat, n, PIXELS, &device)))?),
+                None => None,
+            };
+            for r in 0..n {
+                let truth = self.data.test.labels[start + r];
+                wrong +=
+                    usize::from(argmax(&scores[r * CLASSES..(r + 1) * CLASSES]) as u8 != truth);
+                if let Some(l) = &bp_logits {
+                    bp_wrong +=
+                        usize::from(argmax(&l[r * CLASSES..(r + 1) * CLASSES]) as u8 != truth);
+                }
+            }
+            start += n;
+        }
+        let mut report = StepReport::default();
+        if total > 0 {
+            report.push("test_error_est", wrong as f64 / total as f64);
+            if bp.is_some() {
+                report.push("bp_test_error_est", bp_wrong as f64 / total as f64);
+            }
+        }
+        Ok(report)
+    }
+
     /// Test error of every readout on the first `n_test` test images.
     pub(super) fn evaluate(&mut self) -> Result<StepReport, LabError> {
         let device = self.device.clone().without_autodiff();

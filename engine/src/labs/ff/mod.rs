@@ -211,6 +211,8 @@ impl Lab for FfLab {
         "layers=[32, 32]",
         "batch_size=20",
         "eval_every=2",
+        "quick_eval_every=1",
+        "quick_eval_n=30",
     ];
 
     type Config = FfConfig;
@@ -321,6 +323,9 @@ impl Lab for FfLab {
         self.step += 1;
         if self.step.is_multiple_of(FIELDS_EVERY) {
             self.refresh_fields()?;
+        }
+        if self.cfg.quick_eval_every > 0 && self.step.is_multiple_of(self.cfg.quick_eval_every) {
+            report.metrics.extend(self.quick_estimate()?.metrics);
         }
         if self.cfg.eval_every > 0 && self.step.is_multiple_of(self.cfg.eval_every) {
             report.metrics.extend(self.evaluate()?.metrics);

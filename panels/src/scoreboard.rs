@@ -1,0 +1,111 @@
+//! The paper scoreboard widget: for the current run, each of the lab's headline figures as
+//! paper value — this run's live value (the latest point of the mapped series, with its step) —
+//! the project's reference result. Data from `trainscope_engine::scoreboard`; nothing trains here.
+
+use egui::{RichText, Ui};
+use trainscope_engine::SeriesStore;
+use trainscope_engine::scoreboard::{self, Entry};
+
+/// A value in an entry's unit, with as many decimals as the unit usually needs.
+pub fn format_value(value: f64, unit: &str) -> String {
+    let digits = if value.abs() >= 100.0 {
+        1
+    } else if value.abs() >= 10.0 {
+        2
+    } else {
+        3
+    };
+    let sep = if unit == "%" { "" } else { " " };
+    format!("{value:.digits$}{sep}{unit}")
+}
+
+/// This run's value of `entry`: `(value in the entry's unit, step)` from the mapped series.
+pub fn live_value(entry: &Entry, store: &SeriesStore) -> Option<(f64, f64)> {
+    let [step, v] = store.get(&entry.metric)?.last()?;
+    Some((v * entry.scale, step))
+}
+
+/// Draws lab `lab`'s scoreboard for the run whose metrics are `store`.
+pub fn show(ui: &mut Ui, lab: &str, store: &SeriesStore) {
+    let board = match scoreboard::for_lab(lab) {
+        None => {
+            ui.weak(format!("No scoreboard for lab {lab}."));
+            return;
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e.to_string());
+            return;
+        }
+        Some(Ok(b)) => b,
+    };
+    egui::Grid::new(("scoreboard", lab))
+        .striped(true)
+        .num_columns(4)
+        .show(ui, |ui| {
+            ui.label(RichText::new("figure").strong());
+            ui.label(RichText::new("paper").strong());
+            ui.label(RichText::new("this run (live)").strong());
+            ui.label(RichText::new("our reference").strong());
+            ui.end_row();
+            for e in &board.entry {
+                let better = if e.lower_is_better {
+                    "lower is better"
+                } else {
+                    "higher is better"
+                };
+                ui.label(&e.what)
+                    .on_hover_text(format!("metric `{}`; {better}", e.metric));
+                match e.paper.value {
+                    Some(v) => ui
+                        .label(format!(
+                            "{} ({})",
+                            format_value(v, &e.unit),
+                            e.paper.setting
+                        ))
+                        .on_hover_text(format!("source: {}", e.paper.source)),
+                    None => ui.weak("no number").on_hover_text(format!(
+                        "{} (source: {})",
+                        e.paper.note.as_deref().unwrap_or(""),
+                        e.paper.source
+                    )),
+                };
+                match live_value(e, store) {
+                    Some((v, step)) => {
+                        ui.label(format!("{} at step {step:.0}", format_value(v, &e.unit)))
+                    }
+                    None => ui.weak(format!("not reported yet (`{}`)", e.metric)),
+                };
+                ui.label(format!(
+                    "{} ({}, `{}`)",
+                    format_value(e.reference.value, &e.unit),
+                    e.reference.setting,
+                    e.reference.preset
+                ))
+                .on_hover_text(format!("reproduce: {}", e.reference.command));
+                ui.end_row();
+            }
+        });
+    ui.weak("Hover a cell for the paper's source, the metric key and the command that reproduces our reference.");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_value_is_the_latest_point_scaled() {
+        let board = scoreboard::for_lab("ff")
+            .expect("ff has a scoreboard")
+            .expect("parses");
+        let e = &board.entry[0];
+        let mut store = SeriesStore::new();
+        assert_eq!(live_value(e, &store), None);
+        store.push(&e.metric, 100.0, 0.5);
+        store.push(&e.metric, 400.0, 0.031);
+        let (v, step) = live_value(e, &store).expect("a point");
+        assert!((v - 3.1).abs() < 1e-9, "{v}");
+        assert_eq!(step, 400.0);
+        assert_eq!(format_value(3.1, "%"), "3.100%");
+        assert_eq!(format_value(0.813, "AUC"), "0.813 AUC");
+    }
+}
