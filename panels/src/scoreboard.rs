@@ -10,7 +10,7 @@ use trainscope_engine::scoreboard::{self, Entry};
 pub fn format_value(value: f64, unit: &str) -> String {
     let digits = if value.abs() >= 100.0 {
         1
-    } else if value.abs() >= 10.0 {
+    } else if value.abs() >= 1.0 {
         2
     } else {
         3
@@ -19,10 +19,16 @@ pub fn format_value(value: f64, unit: &str) -> String {
     format!("{value:.digits$}{sep}{unit}")
 }
 
-/// This run's value of `entry`: `(value in the entry's unit, step)` from the mapped series.
-pub fn live_value(entry: &Entry, store: &SeriesStore) -> Option<(f64, f64)> {
-    let [step, v] = store.get(&entry.metric)?.last()?;
-    Some((v * entry.scale, step))
+/// This run's value of `entry`: `(value in the entry's unit, step, is an estimate)` from the
+/// mapped series, or from its running estimate `<metric>_est` while the full one is not out yet.
+pub fn live_value(entry: &Entry, store: &SeriesStore) -> Option<(f64, f64, bool)> {
+    let full = store.get(&entry.metric).and_then(|s| s.last());
+    let (point, est) = match full {
+        Some(p) => (p, false),
+        None => (store.get(&format!("{}_est", entry.metric))?.last()?, true),
+    };
+    let [step, v] = point;
+    Some((v * entry.scale, step, est))
 }
 
 /// Draws lab `lab`'s scoreboard for the run whose metrics are `store`.
@@ -70,18 +76,28 @@ pub fn show(ui: &mut Ui, lab: &str, store: &SeriesStore) {
                     )),
                 };
                 match live_value(e, store) {
-                    Some((v, step)) => {
-                        ui.label(format!("{} at step {step:.0}", format_value(v, &e.unit)))
+                    Some((v, step, est)) => {
+                        let shown = format!("{} at step {step:.0}", format_value(v, &e.unit));
+                        if est {
+                            ui.label(format!("{shown} (estimate)")).on_hover_text(
+                                "running estimate on a small held-out subset, until the full \
+                                 evaluation reports",
+                            )
+                        } else {
+                            ui.label(shown)
+                        }
                     }
                     None => ui.weak(format!("not reported yet (`{}`)", e.metric)),
                 };
                 ui.label(format!(
-                    "{} ({}, `{}`)",
+                    "{} (`{}`)",
                     format_value(e.reference.value, &e.unit),
-                    e.reference.setting,
                     e.reference.preset
                 ))
-                .on_hover_text(format!("reproduce: {}", e.reference.command));
+                .on_hover_text(format!(
+                    "{}; reproduce: {}",
+                    e.reference.setting, e.reference.command
+                ));
                 ui.end_row();
             }
         });
@@ -100,12 +116,18 @@ mod tests {
         let e = &board.entry[0];
         let mut store = SeriesStore::new();
         assert_eq!(live_value(e, &store), None);
+        store.push(&format!("{}_est", e.metric), 200.0, 0.2);
+        let (v, step, est) = live_value(e, &store).expect("an estimate");
+        assert!(
+            est && (v - 20.0).abs() < 1e-9 && step == 200.0,
+            "{v} {step} {est}"
+        );
         store.push(&e.metric, 100.0, 0.5);
         store.push(&e.metric, 400.0, 0.031);
-        let (v, step) = live_value(e, &store).expect("a point");
-        assert!((v - 3.1).abs() < 1e-9, "{v}");
+        let (v, step, est) = live_value(e, &store).expect("a point");
+        assert!(!est && (v - 3.1).abs() < 1e-9, "{v}");
         assert_eq!(step, 400.0);
-        assert_eq!(format_value(3.1, "%"), "3.100%");
+        assert_eq!(format_value(3.1, "%"), "3.10%");
         assert_eq!(format_value(0.813, "AUC"), "0.813 AUC");
     }
 }
