@@ -63,12 +63,8 @@ pub fn show(ui: &mut Ui, lab: &str, store: &SeriesStore) {
                     .on_hover_text(format!("metric `{}`; {better}", e.metric));
                 match e.paper.value {
                     Some(v) => ui
-                        .label(format!(
-                            "{} ({})",
-                            format_value(v, &e.unit),
-                            e.paper.setting
-                        ))
-                        .on_hover_text(format!("source: {}", e.paper.source)),
+                        .label(format_value(v, &e.unit))
+                        .on_hover_text(format!("{}; source: {}", e.paper.setting, e.paper.source)),
                     None => ui.weak("no number").on_hover_text(format!(
                         "{} (source: {})",
                         e.paper.note.as_deref().unwrap_or(""),
@@ -89,19 +85,15 @@ pub fn show(ui: &mut Ui, lab: &str, store: &SeriesStore) {
                     }
                     None => ui.weak(format!("not reported yet (`{}`)", e.metric)),
                 };
-                ui.label(format!(
-                    "{} (`{}`)",
-                    format_value(e.reference.value, &e.unit),
-                    e.reference.preset
-                ))
-                .on_hover_text(format!(
-                    "{}; reproduce: {}",
-                    e.reference.setting, e.reference.command
-                ));
+                ui.label(format_value(e.reference.value, &e.unit))
+                    .on_hover_text(format!(
+                        "{} (`{}`); reproduce: {}",
+                        e.reference.setting, e.reference.preset, e.reference.command
+                    ));
                 ui.end_row();
             }
         });
-    ui.weak("Hover a cell for the paper's source, the metric key and the command that reproduces our reference.");
+    ui.weak("Hover a cell for the paper's setting and source, the metric key, and the preset and command that reproduce our reference.");
 }
 
 #[cfg(test)]
