@@ -55,13 +55,18 @@ pub struct BenchArgs {
     /// Also print the rate of every N steps, and the slowest window against the first.
     #[arg(long, default_value_t = 0)]
     pub window: u64,
-    /// Race the same step written in NumPy (`scripts/bench_peer.py`), in alternating rounds of
-    /// `--steps` steps; prints `ratio_vs_numpy=<median ratio>`. Supervised `ff` presets only.
+    /// Race the same step written in PyTorch and in NumPy (`scripts/bench_peer.py`, which makes
+    /// its venvs on first use), in rounds of `--steps` steps whose order rotates; prints
+    /// `ratio_vs_pytorch=<median ratio>` and `ratio_vs_numpy=<median ratio>` (only the NumPy
+    /// line if torch cannot be had). Supervised `ff` presets only.
     #[arg(long)]
     pub peer: bool,
     /// Rounds with `--peer`.
     #[arg(long, default_value_t = 5)]
     pub rounds: usize,
+    /// With `--peer`, also race the NumPy peer (`--numpy false`: PyTorch alone).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub numpy: bool,
 }
 
 /// `trainscope list`.
@@ -315,17 +320,23 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     if let Some(n) = &backend.notice {
         eprintln!("note: {n}");
     }
-    let mut peer = if args.peer {
-        Some(crate::peer::Peer::spawn(&preset)?)
-    } else {
-        None
-    };
+    let mut peers = Vec::new();
+    if args.peer {
+        let first = crate::peer::Peer::spawn(&preset, "torch")?;
+        let fell_back = first.library() != "pytorch";
+        peers.push(first);
+        if fell_back {
+            eprintln!("note: no PyTorch peer (see the script's message above): racing NumPy only");
+        } else if args.numpy {
+            peers.push(crate::peer::Peer::spawn(&preset, "numpy")?);
+        }
+    }
     let mut lab = guarded("building the lab", || preset.build(&backend.device))?;
     for _ in 0..5 {
         guarded("warm-up", || lab.step())?;
     }
-    if let Some(peer) = peer.as_mut() {
-        return crate::peer::race(peer, args.steps, args.rounds.max(1), || {
+    if !peers.is_empty() {
+        return crate::peer::race(&mut peers, args.steps, args.rounds.max(1), || {
             guarded("step", || lab.step()).map(|_| ())
         });
     }

@@ -1,7 +1,8 @@
 //! `trainscope bench PRESET --peer`: the Forward-Forward step raced against the same step written
-//! in NumPy (`scripts/bench_peer.py`), in alternating rounds on the same machine, so that both
-//! see the same load. The peer is a long-lived child process: it loads the data once, trains on
-//! through the rounds like the lab does, and answers each `N` on its stdin with its rate.
+//! in PyTorch and in NumPy (`scripts/bench_peer.py`), in rounds on the same machine whose order
+//! rotates, so that all see the same load. Each peer is a long-lived child process: it loads the
+//! data once, trains on through the rounds like the lab does, and answers each `N` on its stdin
+//! with its rate.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -17,7 +18,7 @@ pub struct Peer {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
-    /// What the peer said it runs, e.g. `numpy 2.4.6`.
+    /// What the peer said it runs, e.g. `pytorch 2.15.0` or `numpy 2.4.6`.
     pub name: String,
 }
 
@@ -35,9 +36,11 @@ fn script() -> PathBuf {
 }
 
 impl Peer {
-    /// Starts the peer for `preset`, which must be a supervised `ff` preset of the kind the peer
-    /// implements (sum goodness, uniform negatives, no jitter, no one-pass readout).
-    pub fn spawn(preset: &Preset) -> Result<Peer> {
+    /// Starts the peer written with `library` (`torch` or `numpy`; the script falls back to
+    /// NumPy, and says so, when torch cannot be had) for `preset`, which must be a supervised
+    /// `ff` preset of the kind the peer implements (sum goodness, uniform negatives, no jitter,
+    /// no one-pass readout).
+    pub fn spawn(preset: &Preset, library: &str) -> Result<Peer> {
         let cfg: FfConfig =
             crate::cli::lab_config(preset, "ff", "--peer needs a Forward-Forward preset")?;
         if cfg.mode != Mode::Supervised
@@ -60,6 +63,7 @@ impl Peer {
         let mut cmd = Command::new("python3");
         cmd.arg(script())
             .arg("--serve")
+            .args(["--peer", library])
             .args(["--layers", &layers.join(",")])
             .args(["--batch", &cfg.batch_size.to_string()])
             .args(["--threshold", &cfg.threshold.to_string()])
@@ -98,6 +102,11 @@ impl Peer {
             bail!("the peer exited early (see its messages above)");
         }
         Ok(s.trim().to_string())
+    }
+
+    /// The short name of the peer's library for the ratio line: `pytorch` from `pytorch 2.15.0`.
+    pub fn library(&self) -> String {
+        library(&self.name)
     }
 
     /// Runs `steps` steps in the peer and returns its rate in steps per second.
@@ -140,17 +149,17 @@ fn library(name: &str) -> String {
         .to_lowercase()
 }
 
-/// Times `rounds` rounds of `steps` steps of `lab` and of the peer, alternating which goes
-/// first, and prints each round, the spread of both rates and of their paired ratio, and the
-/// line `ratio_vs_<peer>=<median ratio>`.
+/// Times `rounds` rounds of `steps` steps of `lab` and of each peer, rotating which goes first,
+/// and prints each round, the spread of every rate and of the paired ratios, and for each peer a
+/// line `ratio_vs_<library>=<median ratio>`.
 pub fn race(
-    peer: &mut Peer,
+    peers: &mut [Peer],
     steps: u64,
     rounds: usize,
     mut step: impl FnMut() -> Result<()>,
 ) -> Result<()> {
     let mut ours = Vec::with_capacity(rounds);
-    let mut theirs = Vec::with_capacity(rounds);
+    let mut theirs = vec![Vec::with_capacity(rounds); peers.len()];
     let mut time_ours = || -> Result<f64> {
         let t0 = Instant::now();
         for _ in 0..steps {
@@ -158,39 +167,54 @@ pub fn race(
         }
         Ok(steps as f64 / t0.elapsed().as_secs_f64())
     };
+    let runners = peers.len() + 1;
     for r in 0..rounds {
-        let (a, b) = if r % 2 == 0 {
-            let a = time_ours()?;
-            (a, peer.rate(steps)?)
-        } else {
-            let b = peer.rate(steps)?;
-            (time_ours()?, b)
-        };
+        // Runner 0 is trainscope, runner k the k-th peer; round r starts with runner r mod n.
+        let mut ours_now = 0.0;
+        for k in (0..runners).map(|k| (k + r) % runners) {
+            if k == 0 {
+                ours_now = time_ours()?;
+            } else {
+                let rate = peers[k - 1].rate(steps)?;
+                theirs[k - 1].push(rate);
+            }
+        }
+        ours.push(ours_now);
+        let others: Vec<String> = peers
+            .iter()
+            .zip(&theirs)
+            .filter_map(|(p, t)| t.last().map(|b| (p, b)))
+            .map(|(p, b)| format!("{} {b:.1} steps/s (ratio {:.2})", p.name, ours_now / b))
+            .collect();
         println!(
-            "round {}: trainscope {a:.1} steps/s, {} {b:.1} steps/s, ratio {:.2}",
+            "round {}: trainscope {ours_now:.1} steps/s, {}",
             r + 1,
-            peer.name,
-            a / b
+            others.join(", ")
         );
-        ours.push(a);
-        theirs.push(b);
     }
-    let ratios: Vec<f64> = ours.iter().zip(&theirs).map(|(a, b)| a / b).collect();
     let (lo, mid, hi) = spread(&ours);
     println!(
         "trainscope: min {lo:.1} / median {mid:.1} / max {hi:.1} steps/s ({rounds} rounds of {steps} steps)"
     );
-    let (lo, mid, hi) = spread(&theirs);
-    println!(
-        "{}: min {lo:.1} / median {mid:.1} / max {hi:.1} steps/s",
-        peer.name
-    );
-    let (lo, mid, hi) = spread(&ratios);
-    println!(
-        "paired ratio trainscope / {}: min {lo:.2} / median {mid:.2} / max {hi:.2}",
-        peer.name
-    );
-    println!("ratio_vs_{}={mid:.3}", library(&peer.name));
+    for (peer, rates) in peers.iter().zip(&theirs) {
+        let (lo, mid, hi) = spread(rates);
+        println!(
+            "{}: min {lo:.1} / median {mid:.1} / max {hi:.1} steps/s",
+            peer.name
+        );
+    }
+    for (peer, rates) in peers.iter().zip(&theirs) {
+        let ratios: Vec<f64> = ours.iter().zip(rates).map(|(a, b)| a / b).collect();
+        let (lo, mid, hi) = spread(&ratios);
+        println!(
+            "paired ratio trainscope / {}: min {lo:.2} / median {mid:.2} / max {hi:.2}",
+            peer.name
+        );
+    }
+    for (peer, rates) in peers.iter().zip(&theirs) {
+        let ratios: Vec<f64> = ours.iter().zip(rates).map(|(a, b)| a / b).collect();
+        println!("ratio_vs_{}={:.3}", peer.library(), spread(&ratios).1);
+    }
     Ok(())
 }
 
@@ -203,5 +227,6 @@ mod tests {
         assert_eq!(spread(&[3.0, 1.0, 2.0]), (1.0, 2.0, 3.0));
         assert_eq!(spread(&[4.0, 1.0, 2.0, 3.0]), (1.0, 2.5, 4.0));
         assert_eq!(library("numpy 2.4.6"), "numpy");
+        assert_eq!(library("pytorch 2.15.0"), "pytorch");
     }
 }
