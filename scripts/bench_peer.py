@@ -82,7 +82,7 @@ def fall_back_to_numpy(why: str) -> None:
         i = argv.index("--peer")
         del argv[i : i + 2]
     argv += ["--peer", "numpy"]
-    if inside(NUMPY_VENV) or not make_venv(NUMPY_VENV, [NUMPY]):
+    if not inside(NUMPY_VENV) and not make_venv(NUMPY_VENV, [NUMPY]):
         sys.exit("bench_peer: the NumPy peer's venv could not be made either")
     reexec(NUMPY_VENV, argv)
 
