@@ -46,8 +46,9 @@ TABLES=(
   "ff-jitter|cpu|~10-17 min (README: 16 min 47 s shared)|FF table row ff-mnist-jitter: run ff-mnist-jitter"
   "ff-inference|cpu|~1-2 min|FF inference-cost sentence: run ff-mnist-race --steps 300 --set eval_every=0 (ff_inference_cost.json)"
   "ff-norm|cpu|~2 min|FF normalisation ablation sentence: run ff-mnist-quick --set bp=false --set eval_every=0 --set test_limit=2000 --steps 150 --set normalize_layers=true|false"
-  "ff-fast|cpu|~8 min on 2 idle cores|Speed section, ff-mnist-fast sentence: run ff-mnist-fast"
-  "speed|cpu|~7 min on 2 idle cores (+2 min the first time, for the NumPy venv)|Speed section: bench ff-mnist-quick --steps 300 (with and without bp), --steps 10000 --window 500, --peer --steps 300 --rounds 6 (with and without bp)"
+  "ff-fast|cpu|~3.5 min on 2 idle cores|Speed section, ff-mnist-fast sentence: run ff-mnist-fast"
+  "ff-fast-val|cpu|~9 min on 2 idle cores|Speed section, ff-mnist-fast validation table (hard negatives, 12 and 24 epochs): run ff-mnist-fast --set validation=10000 [--set epochs=24 --set eval_every=3000]"
+  "speed|cpu|~8 min on 2 idle cores (the first time also ~2.8 GB of downloads and a few minutes for the PyTorch venv)|Speed section: bench ff-mnist-quick --steps 300 (with and without bp), --steps 10000 --window 500, --peer --steps 300 --rounds 6 (with and without bp)"
   "ff-bench-cpu|cpu|~8-10 min on 2 cores (ff-mnist-recurrent-paper alone ~5 min)|FF 'On the CPU the paper-sized presets were not run' paragraph: bench PRESET --steps 10 for the paper presets and the two CPU presets"
   "ff-paper-gpu|gpu|GPU: ~4 min on an H200 (README: 3 min 52 s) plus a --features gpu build|FF table row ff-mnist-paper --set epochs=13 and the GPU one-pass timing: run ff-mnist-paper --backend gpu --set epochs=13 --set eval_every=0"
   "ff-paper-full|gpu|GPU: ~18 min on an H200 (README's projection; ~25 h on 2 CPU cores)|FF table row 'ff-mnist-paper, not run in full': run ff-mnist-paper --backend gpu"
@@ -220,6 +221,10 @@ do_table() {
     ff-jitter) run_one "$t" run ff-mnist-jitter ;;
     ff-inference) run_one "$t" run ff-mnist-race --steps 300 --set eval_every=0 ;;
     ff-fast) run_one "$t" run ff-mnist-fast ;;
+    ff-fast-val)
+      run_one "$t" hard12 ff-mnist-fast --set validation=10000
+      run_one "$t" hard24 ff-mnist-fast --set validation=10000 --set epochs=24 --set eval_every=3000
+      ;;
     speed)
       capture "$t" bench_bp ts bench ff-mnist-quick --steps 300
       capture "$t" bench_ff ts bench ff-mnist-quick --steps 300 --set bp=false
@@ -476,11 +481,17 @@ elif table == "ff-fast":
     print(f"`ff-mnist-fast`: FF {pct(s['test_error'])} test error on the 10,000 test digits in "
           f"{wall(s['wall_seconds'])} ({s['steps']:,} steps, {s['steps_per_second']:.0f} steps/s)")
 
+elif table == "ff-fast-val":
+    for r in ("hard12", "hard24"):
+        s = load(r)
+        print(f"hard negatives, {s['config']['epochs']:g} epochs: validation error {pct(s['val_error'])} "
+              f"in {wall(s['wall_seconds'])}")
+
 elif table == "speed":
     print(f"FF + BP {steps_per_s('bench_bp'):.1f} steps/s, FF alone {steps_per_s('bench_ff'):.1f}")
     for run in ("window", "peer_bp", "peer_ff"):
         for line in log(run).splitlines():
-            if line.startswith(("first window", "trainscope:", "numpy", "paired", "ratio_vs")):
+            if line.startswith(("first window", "trainscope:", "pytorch", "numpy", "paired", "ratio_vs")):
                 print(f"{run}: {line}")
 
 elif table == "ff-bench-cpu":

@@ -145,6 +145,7 @@ fn validation_holds_out_the_last_training_images_and_evaluates_on_them() {
         "the samples come from the held-out images"
     );
     assert!(metric(&fin, "test_error").is_finite());
+    assert_eq!(metric(&fin, "val_error"), metric(&fin, "test_error"));
     let too_many = FfConfig {
         validation: 60_000,
         ..cfg

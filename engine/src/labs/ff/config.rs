@@ -83,7 +83,8 @@ pub struct FfConfig {
     pub test_limit: usize,
     /// Hold out the last N training images (0 = off): train on the rest and evaluate on these
     /// instead of the test digits, so hyperparameters are chosen without the test set. The
-    /// metrics keep their names (`test_error` is then the error on the held-out images).
+    /// metrics keep their names (`test_error` is then the error on the held-out images, also
+    /// reported as `val_error`).
     pub validation: usize,
     /// Hidden layer widths.
     pub layers: Vec<usize>,

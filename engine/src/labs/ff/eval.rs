@@ -253,6 +253,10 @@ impl FfLab {
         let mut report = StepReport::default();
         let frac = |w: usize| w as f64 / self.n_test as f64;
         report.push("test_error", frac(main.wrong));
+        if self.cfg.validation > 0 {
+            // The same number under its honest name: these are held-out training images.
+            report.push("val_error", frac(main.wrong));
+        }
         self.test_error = Some(frac(main.wrong));
         if self.cfg.mode == Mode::Supervised && self.readout.is_some() {
             report.push("one_pass_test_error", frac(one_pass.wrong));
