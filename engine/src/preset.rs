@@ -230,7 +230,11 @@ impl Preset {
     }
 
     /// Applies one `key=value` override. `seed` and `steps` are top-level; any other key (with or
-    /// without a `config.` prefix) is a config key, validated like the file.
+    /// without a `config.` prefix) is a config key, validated like the file. A lab whose config
+    /// has its own `steps` (its training length, which sets its planned run length) takes
+    /// `steps=N` there, and the run then lasts as long as the lab plans: setting only the
+    /// run length would leave such a lab's schedule at the file's value and run idle steps
+    /// past its end. (`--steps` on the command line still sets the run length alone.)
     pub fn apply_set(&mut self, assignment: &str) -> Result<(), LabError> {
         let (key, raw) = assignment
             .split_once('=')
@@ -249,8 +253,11 @@ impl Preset {
                     .as_integer()
                     .filter(|&n| n >= 0)
                     .ok_or_else(|| LabError::config("steps", "must be a non-negative integer"))?;
-                self.steps = Some(n as u64);
-                return Ok(());
+                if !self.config.contains_key("steps") {
+                    self.steps = Some(n as u64);
+                    return Ok(());
+                }
+                self.steps = None;
             }
             "seed" => {
                 let s = value
@@ -382,6 +389,18 @@ mod tests {
         }
         let e = p.apply_set("nope=1").expect_err("unknown").to_string();
         assert!(e.contains("`nope`") && e.contains("no such setting"), "{e}");
+    }
+
+    #[test]
+    fn steps_goes_to_the_config_of_a_lab_that_has_its_own() {
+        let mut p = Preset::resolve("glom-quick").expect("built in");
+        p.apply_set("steps=40").expect("steps");
+        assert_eq!(p.steps, None, "the run follows the lab's planned length");
+        assert_eq!(p.config.get("steps").and_then(|v| v.as_integer()), Some(40));
+        let mut p = Preset::parse(GOOD, "x", "x.toml").expect("valid");
+        assert!(!p.config.contains_key("steps"), "ff has no config steps");
+        p.apply_set("config.steps=7").expect("prefixed steps");
+        assert_eq!(p.steps, Some(7));
     }
 
     #[test]
