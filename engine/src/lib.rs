@@ -10,6 +10,7 @@ pub mod lab;
 pub mod labs;
 pub mod lesson;
 pub mod lm;
+pub mod logstream;
 pub mod nn;
 pub mod preset;
 pub mod results;

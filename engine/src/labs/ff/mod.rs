@@ -363,6 +363,11 @@ impl Lab for FfLab {
             receptive_fields: self.fields.clone(),
             iterations: self.iterations.clone(),
             eval_ms: self.eval_ms,
+            estimate_digits: if self.cfg.quick_eval_every > 0 {
+                self.cfg.quick_eval_n.min(self.n_test)
+            } else {
+                0
+            },
         }
     }
 
