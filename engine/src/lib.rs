@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod backend;
+pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod knob;

@@ -132,6 +132,9 @@ pub struct RunState {
     pub log: Arc<RunLog>,
     /// While a rewind or replay re-executes: `(step reached, target step)`.
     pub replaying: Option<(u64, u64)>,
+    /// The latest rewind: `(the checkpoint's step it started from, 0 = re-executed from the
+    /// start; the step it went to)`.
+    pub rewound: Option<(u64, u64)>,
     /// The file the log is streamed to, while it is (see [`RunOptions::stream`]).
     pub log_file: Option<std::path::PathBuf>,
     /// Why the log is not (or no longer) streamed to its file, if it is not.
@@ -176,6 +179,7 @@ impl Default for RunState {
             frame: 0,
             log: Arc::new(RunLog::default()),
             replaying: None,
+            rewound: None,
             log_file: None,
             log_error: None,
         }
@@ -337,8 +341,10 @@ struct Checkpoint {
     series: Arc<SeriesStore>,
 }
 
-/// Most checkpoints kept; beyond it every other one is dropped (so they thin out evenly).
+/// Most checkpoints kept, and most bytes they may hold together; beyond either, every other one
+/// is dropped (so they thin out evenly over the run).
 const MAX_CHECKPOINTS: usize = 64;
+const MAX_CHECKPOINT_BYTES: usize = 512 << 20;
 
 impl Worker {
     fn run(mut self) {
@@ -624,7 +630,11 @@ impl Worker {
         };
         publish_progress(&self.state, self.waker.as_ref(), replay.step, k);
         let result = replay.run_to(&events, k, &mut progress);
-        lock(&self.state).replaying = None;
+        {
+            let mut st = lock(&self.state);
+            st.replaying = None;
+            st.rewound = Some((start.0, k));
+        }
         self.step = replay.step;
         self.series = Arc::new(replay.series);
         self.lab = Some(replay.lab);
@@ -661,7 +671,10 @@ impl Worker {
                     && step.is_multiple_of(self.checkpoint_every)
                     && let Some(state) = lab.save_state()
                 {
-                    if self.checkpoints.len() >= MAX_CHECKPOINTS {
+                    let held: usize = self.checkpoints.iter().map(|c| c.state.len()).sum();
+                    if self.checkpoints.len() >= MAX_CHECKPOINTS
+                        || held + state.len() > MAX_CHECKPOINT_BYTES
+                    {
                         let mut i = 0;
                         self.checkpoints.retain(|_| {
                             i += 1;

@@ -232,6 +232,57 @@ fn a_log_streamed_during_a_run_replays_to_the_same_metrics_before_the_run_ends()
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// FF keeps checkpoints: a lab restored from one steps on exactly as the one that saved it
+/// (knob changes included), and the runner rewinds from the nearest checkpoint, then plays on
+/// to exactly the uninterrupted run.
+#[test]
+fn ff_rewinds_from_a_checkpoint_to_the_uninterrupted_run() {
+    let entry = labs::find("ff").expect("ff");
+    let mut p = Preset::resolve("ff-mnist-quick").expect("preset");
+    for s in entry.tiny {
+        p.apply_set(s).expect("tiny setting");
+    }
+    let device = Backend::cpu().device;
+    let mut a = p.build(&device).expect("build");
+    for _ in 0..5 {
+        a.step().expect("step");
+    }
+    a.set_knob("lr", KnobValue::Float(0.01)).expect("knob");
+    let saved = a
+        .save_state()
+        .expect("FF saves its state on the CPU backend");
+    let mut b = p.build(&device).expect("build");
+    b.load_state(&saved).expect("restores");
+    assert_eq!(b.config_table(), a.config_table());
+    for i in 6..10 {
+        assert_eq!(a.step().expect("a"), b.step().expect("b"), "step {i}");
+    }
+    assert_eq!(a.finish().expect("a"), b.finish().expect("b"));
+    let mut c = p.build(&device).expect("build");
+    assert!(c.load_state(&saved[..saved.len() / 2]).is_err());
+
+    // Through the runner: a checkpoint every 3 steps, a knob change at 4, rewind to 8.
+    let r = spawn(&p, 3);
+    step(&r, 4);
+    logged(&r, Command::SetKnob("lr".into(), KnobValue::Float(0.01)), 1);
+    step(&r, 8);
+    finish(&r, 2);
+    let live = curves(&r);
+    r.send(Command::Rewind(8));
+    assert!(r.wait_until(WAIT, |s| s.step == 8
+        && s.replaying.is_none()
+        && s.status == Status::Paused));
+    assert_eq!(
+        r.read(|s| s.rewound),
+        Some((6, 8)),
+        "from the checkpoint at 6"
+    );
+    step(&r, 4);
+    finish(&r, 2);
+    assert_eq!(live.first_difference(&curves(&r)), None);
+    r.stop_and_join();
+}
+
 fn toy_preset(planned: u64) -> Preset {
     let mut p = Preset::parse("lab = \"ff\"\ntitle = \"t\"\nseed = 5\n", "toy", "toy.toml")
         .expect("a preset to carry the log header");

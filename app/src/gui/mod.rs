@@ -276,8 +276,8 @@ impl eframe::App for TrainscopeApp {
     }
 }
 
-/// Take a checkpoint every this many steps where a lab can save its state (none of today's
-/// labs does: rewinds re-execute).
+/// Take a checkpoint every this many steps where a lab can save its state (FF does on the CPU
+/// backend; other labs' rewinds re-execute from step 0).
 const CHECKPOINT_EVERY: u64 = 200;
 
 /// What the window starts on besides a preset.
