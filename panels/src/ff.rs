@@ -17,7 +17,8 @@ const BP_COLOR: Color32 = Color32::from_rgb(255, 140, 60);
 const BINS: usize = 40;
 
 /// A header figure: the full evaluation's value when there is one, else the running
-/// estimate's latest point (marked as an estimate, with its subset and step), else a dash.
+/// estimate's latest point (marked as an estimate, with its subset and step; `digits` = 0 for
+/// a second figure on the same subset), else a dash.
 pub fn error_text(
     label: &str,
     full: Option<f64>,
@@ -26,6 +27,9 @@ pub fn error_text(
 ) -> String {
     match (full, estimate) {
         (Some(e), _) => format!("{label} {:.2}%", 100.0 * e),
+        (None, Some([_, e])) if digits == 0 => {
+            format!("{label} ~{:.1}% (estimate, same digits)", 100.0 * e)
+        }
         (None, Some([step, e])) => format!(
             "{label} ~{:.1}% (estimate: first {digits} test digits, step {step})",
             100.0 * e
@@ -63,10 +67,10 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
         // Unsupervised and recurrent presets may run without the backprop twin.
         if view.bp_test_error.is_some() || view.mode == Mode::Supervised {
             let bp = error_text(
-                "BP",
+                "BP test error",
                 view.bp_test_error,
                 est("bp_test_error_est"),
-                view.estimate_digits,
+                0,
             );
             ui.label(RichText::new(bp).strong());
         }
@@ -409,6 +413,10 @@ mod tests {
         assert_eq!(
             error_text("FF test error", Some(0.0254), Some([400.0, 0.07]), 500),
             "FF test error 2.54%"
+        );
+        assert_eq!(
+            error_text("BP test error", None, Some([400.0, 0.05]), 0),
+            "BP test error ~5.0% (estimate, same digits)"
         );
     }
 }
