@@ -565,7 +565,8 @@ pub fn open_any(path: &Path) -> Result<(crate::bundle::Session, bool)> {
     let (log, info) = logstream::read_file(path)?;
     if !info.ended {
         eprintln!(
-            "note: {} has no end line: its run crashed or is still going; it holds {} steps              and {} inputs{}",
+            "note: {} has no end line: its run crashed or is still going; it holds {} steps \
+             and {} inputs{}",
             path.display(),
             log.steps,
             log.events.len(),
