@@ -45,6 +45,7 @@ TABLES=(
   "ff-recurrent|cpu|~10 min on 2 idle cores (README: 10 min 10 s; 34 min heavily shared)|FF table row ff-mnist-recurrent and its part-way errors: run ff-mnist-recurrent"
   "ff-jitter|cpu|~10-17 min (README: 16 min 47 s shared)|FF table row ff-mnist-jitter: run ff-mnist-jitter"
   "ff-inference|cpu|~1-2 min|FF inference-cost sentence: run ff-mnist-race --steps 300 --set eval_every=0 (ff_inference_cost.json)"
+  "first-figure|cpu|~7 min on 2 idle cores (30 s per lab's default preset plus its build)|README 'Something to see within 30 seconds' table: bench PRESET --first-seen 30 for every lab's default preset"
   "ff-norm|cpu|~2 min|FF normalisation ablation sentence: run ff-mnist-quick --set bp=false --set eval_every=0 --set test_limit=2000 --steps 150 --set normalize_layers=true|false"
   "ff-fast|cpu|~3.5 min on 2 idle cores|Speed section, ff-mnist-fast sentence: run ff-mnist-fast"
   "ff-fast-val|cpu|~9 min on 2 idle cores|Speed section, ff-mnist-fast validation table (hard negatives, 12 and 24 epochs): run ff-mnist-fast --set validation=10000 [--set epochs=24 --set eval_every=3000]"
@@ -231,6 +232,12 @@ do_table() {
       capture "$t" window ts bench ff-mnist-quick --steps 10000 --window 500
       capture "$t" peer_bp ts bench ff-mnist-quick --peer --steps 300 --rounds 6
       capture "$t" peer_ff ts bench ff-mnist-quick --peer --steps 300 --rounds 6 --set bp=false
+      ;;
+    first-figure)
+      for l in ff-mnist-quick glom-quick hetnet-pql sparrow-eval otafl-quick gnn-quick \
+        lm-char-nanogpt fwl-quick retro-quick harms-quick risks-audit; do
+        capture "$t" "$l" ts bench "$l" --first-seen 30
+      done
       ;;
     ff-norm)
       for l in true false; do
@@ -486,6 +493,30 @@ elif table == "ff-fast-val":
         s = load(r)
         print(f"hard negatives, {s['config']['epochs']:g} epochs: validation error {pct(s['val_error'])} "
               f"in {wall(s['wall_seconds'])}")
+elif table == "first-figure":
+    # The first held-out figure of each lab's default preset (README table), by series name.
+    held = {
+        "ff-mnist-quick": ["test_error_est", "test_error"],
+        "glom-quick": ["acc_attn"],
+        "hetnet-pql": ["pql_wmmse_ratio"],
+        "sparrow-eval": ["val_coverage", "coverage"],
+        "otafl-quick": ["acc_cellfree_central", "acc_error_free"],
+        "gnn-quick": ["val_ratio_gnn"],
+        "lm-char-nanogpt": ["val_loss_est", "val_loss"],
+        "fwl-quick": ["val_fwl"],
+        "retro-quick": ["val_retro"],
+        "harms-quick": ["held_out_auc"],
+        "risks-audit": ["harms_held_out_auc_live", "risks_measured"],
+    }
+    for preset, names in held.items():
+        rows = {}
+        for line in log(preset).splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[0] in names:
+                rows[parts[0]] = (int(parts[1]), float(parts[2]))
+        first = next(((n, rows[n]) for n in names if n in rows), None)
+        cell = f"`{first[0]}`, step {first[1][0]}, {first[1][1]:.1f} s" if first else "none in 30 s"
+        print(f"| `{preset}` | {cell} |")
 
 elif table == "speed":
     print(f"FF + BP {steps_per_s('bench_bp'):.1f} steps/s, FF alone {steps_per_s('bench_ff'):.1f}")

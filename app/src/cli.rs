@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use trainscope_engine::logstream::{self, LogStream};
 use trainscope_engine::runlog::{EventKind, record};
 use trainscope_engine::{
     Backend, BackendChoice, Curves, DynLab, Preset, RunLog, SeriesStore, StepReport, labs,
@@ -67,6 +68,11 @@ pub struct BenchArgs {
     /// With `--peer`, also race the NumPy peer (`--numpy false`: PyTorch alone).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub numpy: bool,
+    /// Instead of timing the step: play the preset as the window does (evaluations on) for up
+    /// to this many seconds and print when each series first reports, in steps and in seconds
+    /// after pressing play (how long a new user waits for, e.g., a held-out figure).
+    #[arg(long, value_name = "SECONDS")]
+    pub first_seen: Option<f64>,
 }
 
 /// `trainscope list`.
@@ -192,19 +198,32 @@ pub fn run_in(args: &RunArgs, multi: Option<(&MultiProgress, &str)>) -> Result<R
             None => b,
         }
     };
-    // The history as the app records it, for a bundle (its log: the preset and one final
-    // evaluation at the end, since a headless run takes no other input).
+    // The history as the app records it, for a bundle. The log (the preset and one final
+    // evaluation at the end, since a headless run takes no other input) is streamed to
+    // DIR/runlog.jsonl as the run goes, with metrics.csv flushed each time the step count is
+    // written, so a run that dies leaves both readable up to its last second.
     let mut store = SeriesStore::new();
+    let mut log = RunLog::new(&preset, &backend.name)?;
+    let log_path = out.join(RUNLOG_FILE);
+    let mut stream = LogStream::create(&log_path, &log)?;
     let t0 = Instant::now();
     let mut last_msg = Instant::now() - Duration::from_secs(1);
+    let mut last_log = Instant::now();
     for step in 1..=steps {
         let report = guarded(&format!("step {step}"), || lab.step())?;
         metrics.record(step, &report)?;
+        if last_log.elapsed() >= logstream::STEPS_EVERY {
+            metrics.csv.flush()?;
+            stream.steps(step, true)?;
+            last_log = Instant::now();
+        }
         if args.bundle.is_some() {
             record(&mut store, step, report.clone());
         }
         if let Some(series) = report.first_non_finite() {
             bar.abandon();
+            metrics.csv.flush()?;
+            stream.end(step)?;
             bail!(
                 "non-finite value in series `{series}` at step {step}; stopping (metrics so far are in {})",
                 csv_path.display()
@@ -223,6 +242,12 @@ pub fn run_in(args: &RunArgs, multi: Option<(&MultiProgress, &str)>) -> Result<R
         record(&mut store, steps, fin.clone());
     }
     metrics.csv.flush()?;
+    log.push(steps, EventKind::Finish, true);
+    log.steps = steps;
+    if let Some(e) = log.events.last() {
+        stream.event(e)?;
+    }
+    stream.end(steps)?;
     let wall = t0.elapsed().as_secs_f64();
     bar.finish_with_message(metrics.summary_line());
 
@@ -285,14 +310,12 @@ pub fn run_in(args: &RunArgs, multi: Option<(&MultiProgress, &str)>) -> Result<R
         eprintln!("wrote {}", path.display());
     }
     eprintln!(
-        "wrote {} and {} ({wall:.1} s)",
+        "wrote {}, {} and {} ({wall:.1} s)",
         csv_path.display(),
-        summary_path.display()
+        summary_path.display(),
+        log_path.display()
     );
     if let Some(path) = &args.bundle {
-        let mut log = RunLog::new(&preset, &backend.name)?;
-        log.push(steps, EventKind::Finish, true);
-        log.steps = steps;
         let session = crate::bundle::Session::new(log, Curves::of(&store), String::new());
         crate::bundle::save(path, &session)?;
         eprintln!("wrote session bundle {}", path.display());
@@ -303,11 +326,17 @@ pub fn run_in(args: &RunArgs, multi: Option<(&MultiProgress, &str)>) -> Result<R
     Ok(RunOutcome { out, summary })
 }
 
+/// The streamed run log a headless run writes beside metrics.csv.
+pub const RUNLOG_FILE: &str = "runlog.jsonl";
+
 /// The artifact stem whose object is merged into summary.json (see [`run`]).
 const SUMMARY_ARTIFACT: &str = "summary";
 
 /// `trainscope bench`: steps per second of a preset's training step, without evaluation.
 pub fn bench(args: &BenchArgs) -> Result<()> {
+    if let Some(budget) = args.first_seen {
+        return first_seen(args, budget);
+    }
     let mut preset = load_preset(&args.preset, &args.set, None)?;
     // Time the training step alone: labs that evaluate periodically stop doing so, unless the
     // user set it. Labs without the key (HetNet, Sparrow) have nothing to turn off.
@@ -370,6 +399,49 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         backend.name,
         args.steps as f64 / secs
     );
+    Ok(())
+}
+
+/// `trainscope bench PRESET --first-seen SECONDS`: when each series first reports.
+fn first_seen(args: &BenchArgs, budget: f64) -> Result<()> {
+    let preset = load_preset(&args.preset, &args.set, None)?;
+    let backend = Backend::select(args.backend);
+    let t_build = Instant::now();
+    let mut lab = guarded("building the lab", || preset.build(&backend.device))?;
+    let build = t_build.elapsed().as_secs_f64();
+    let planned = preset.steps.or(lab.planned_steps());
+    let mut seen: Vec<(String, u64, f64)> = Vec::new();
+    let mut note = |report: &StepReport, step: u64, secs: f64| {
+        for (name, _) in &report.metrics {
+            if !seen.iter().any(|(n, _, _)| n == name) {
+                seen.push((name.clone(), step, secs));
+            }
+        }
+    };
+    let t0 = Instant::now();
+    let mut step = 0;
+    while t0.elapsed().as_secs_f64() < budget && planned.is_none_or(|p| step < p) {
+        let report = guarded(&format!("step {}", step + 1), || lab.step())?;
+        step += 1;
+        note(&report, step, t0.elapsed().as_secs_f64());
+    }
+    // The window runs the final evaluation when a run reaches its planned length.
+    if planned == Some(step) && t0.elapsed().as_secs_f64() < budget {
+        let fin = guarded("final evaluation", || lab.finish())?;
+        note(&fin, step, t0.elapsed().as_secs_f64());
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "{}: built in {build:.1} s; then {step} steps in {secs:.1} s on {}",
+        preset.name, backend.name
+    );
+    println!(
+        "{:<32} {:>10} {:>12}",
+        "series", "first step", "s after play"
+    );
+    for (name, step, secs) in seen {
+        println!("{name:<32} {step:>10} {secs:>12.1}");
+    }
     Ok(())
 }
 
@@ -459,16 +531,87 @@ pub fn ask(args: &AskArgs) -> Result<()> {
 /// Arguments of `trainscope open`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct OpenArgs {
-    /// A session bundle (`.trainscope`).
-    pub bundle: PathBuf,
-    /// Describe the bundle here instead of opening it in the window.
+    /// A session bundle (`.trainscope`) or a streamed run log (`.jsonl`).
+    #[arg(required_unless_present = "last")]
+    pub bundle: Option<PathBuf>,
+    /// Open the newest run log the window streamed (e.g. after a crash; see `--print`).
+    #[arg(long, conflicts_with = "bundle")]
+    pub last: bool,
+    /// Describe the bundle or log here instead of opening it in the window.
     #[arg(long)]
     pub print: bool,
 }
 
-/// `trainscope open BUNDLE --print`: what a bundle holds.
+impl OpenArgs {
+    /// The file to open: the one given, or with `--last` the newest streamed log.
+    pub fn path(&self) -> Result<PathBuf> {
+        match &self.bundle {
+            Some(p) => Ok(p.clone()),
+            None => last_run_log(),
+        }
+    }
+}
+
+/// The newest run log in the window's runs folder ([`logstream::runs_dir`]).
+pub fn last_run_log() -> Result<PathBuf> {
+    let dir = logstream::runs_dir()
+        .ok_or_else(|| anyhow!("no data folder for run logs (set TRAINSCOPE_RUNS_DIR)"))?;
+    logstream::list_runs(&dir)
+        .pop()
+        .ok_or_else(|| anyhow!("no run logs in {}", dir.display()))
+}
+
+/// A session from a bundle, or from a run log (a streamed `.jsonl` or a whole `runlog.json`).
+/// A headless run's log comes with the metrics of the `metrics.csv` beside it, up to the
+/// steps the log recorded (every raw point); a window's log has no metrics. The second value
+/// says whether the metrics are raw points (rather than the window's decimated history).
+pub fn open_any(path: &Path) -> Result<(crate::bundle::Session, bool)> {
+    let head = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::str::from_utf8(&head).ok().filter(|t| {
+        !head.starts_with(&[0x1f, 0x8b]) && (logstream::is_stream(t) || t.starts_with('{'))
+    });
+    if text.is_none() {
+        return Ok((crate::bundle::open(path)?, false));
+    }
+    let (log, info) = logstream::read_file(path)?;
+    if !info.ended {
+        eprintln!(
+            "note: {} has no end line: its run crashed or is still going; it holds {} steps \
+             and {} inputs{}",
+            path.display(),
+            log.steps,
+            log.events.len(),
+            if info.partial_tail {
+                " (a half-written last line was dropped)"
+            } else {
+                ""
+            }
+        );
+    }
+    let csv = path.with_file_name("metrics.csv");
+    let mut curves = Curves::default();
+    let beside = path.file_name().is_some_and(|n| n == RUNLOG_FILE) && csv.exists();
+    if beside {
+        let text =
+            std::fs::read_to_string(&csv).with_context(|| format!("reading {}", csv.display()))?;
+        curves = Curves::from_csv(&text).map_err(|e| anyhow!("{}: {e}", csv.display()))?;
+        let steps = log.steps as f64;
+        for (_, points) in &mut curves.series {
+            points.retain(|p| p[0] <= steps);
+        }
+        curves.series.retain(|(_, p)| !p.is_empty());
+    }
+    Ok((
+        crate::bundle::Session::new(log, curves, String::new()),
+        beside,
+    ))
+}
+
+/// `trainscope open FILE --print`: what a bundle or a run log holds.
 pub fn describe(args: &OpenArgs) -> Result<()> {
-    let s = crate::bundle::open(&args.bundle)?;
+    let path = args.path()?;
+    let (s, _) = open_any(&path)?;
+    println!("{}", path.display());
     println!(
         "session of preset {} (lab {}), seed {}, backend {}",
         s.log.preset, s.log.lab, s.log.seed, s.log.backend
@@ -499,7 +642,8 @@ pub fn describe(args: &OpenArgs) -> Result<()> {
 /// Arguments of `trainscope replay`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReplayArgs {
-    /// A session bundle (`.trainscope`).
+    /// A session bundle (`.trainscope`) or a run log (`runlog.jsonl`; `--check` compares it
+    /// with the `metrics.csv` beside it).
     pub bundle: PathBuf,
     /// Compare every metric with the bundle's and exit non-zero at the first difference.
     #[arg(long)]
@@ -512,7 +656,14 @@ pub struct ReplayArgs {
 /// `trainscope replay BUNDLE [--check]`: re-executes the bundle's log headless on the CPU
 /// backend; with `--check`, fails naming the first series and step that differ.
 pub fn replay(args: &ReplayArgs) -> Result<()> {
-    let s = crate::bundle::open(&args.bundle)?;
+    let (s, raw) = open_any(&args.bundle)?;
+    if args.check && s.curves.series.is_empty() {
+        bail!(
+            "{} holds no recorded metrics to check against (a window's run log has none; a \
+             headless run's runlog.jsonl is checked against the metrics.csv beside it)",
+            args.bundle.display()
+        );
+    }
     let backend = Backend::cpu();
     if s.log.backend != backend.name {
         eprintln!(
@@ -534,10 +685,20 @@ pub fn replay(args: &ReplayArgs) -> Result<()> {
         b
     };
     let t0 = Instant::now();
-    let r = trainscope_engine::runlog::replay(&s.log, &backend.device, &mut |step| {
+    let mut progress = |step| {
         bar.set_position(step);
         true
-    })
+    };
+    let r = if raw {
+        // A headless run's metrics.csv holds every point: replay without decimating.
+        let preset = s.log.preset()?;
+        let lab = guarded("building the lab", || preset.build(&backend.device))?;
+        let mut r = trainscope_engine::runlog::Replay::new(lab, usize::MAX);
+        r.run_to(&s.log.events, s.log.steps, &mut progress)
+            .map(|()| r)
+    } else {
+        trainscope_engine::runlog::replay(&s.log, &backend.device, &mut progress)
+    }
     .map_err(|e| anyhow!("replaying {}: {e}", args.bundle.display()))?;
     bar.finish_and_clear();
     let replayed = Curves::of(&r.series);

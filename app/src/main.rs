@@ -27,9 +27,11 @@ enum Cmd {
     Bench(cli::BenchArgs),
     /// Play a lesson headless, printing each card with the metrics at that point.
     Lesson(cli::LessonArgs),
-    /// Open a session bundle in the window (re-executing its log), or describe it (`--print`).
+    /// Open a session bundle or a run log in the window (re-executing the log), or describe it
+    /// (`--print`); `--last` takes the newest log the window wrote (after a crash).
     Open(cli::OpenArgs),
-    /// Re-execute a session bundle headless; `--check` fails naming the first difference.
+    /// Re-execute a session bundle or run log headless; `--check` fails naming the first
+    /// difference.
     Replay(cli::ReplayArgs),
     /// Open the GUI (the default).
     Gui {
@@ -88,7 +90,7 @@ fn main() -> std::process::ExitCode {
         Some(Cmd::Race(a)) => race::race(&a).map(|_| ()),
         Some(Cmd::Ask(a)) => cli::ask(&a),
         Some(Cmd::Open(a)) if a.print => cli::describe(&a),
-        Some(Cmd::Open(a)) => gui::open_session(&a.bundle),
+        Some(Cmd::Open(a)) => a.path().and_then(|p| gui::open_session(&p)),
         Some(Cmd::Replay(a)) => cli::replay(&a),
         Some(Cmd::Lesson(a)) => cli::lesson(&a),
     };

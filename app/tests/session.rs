@@ -63,6 +63,26 @@ fn a_headless_bundle_round_trips_and_damaged_ones_are_refused() {
     let o = check(&path);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("replay check passed"), "{}", text(&o));
+    // The log streamed beside metrics.csv checks against every raw point there, and a changed
+    // point there is named.
+    let log = d.join("out").join("runlog.jsonl");
+    let o = check(&log);
+    assert!(
+        o.status.success() && text(&o).contains("replay check passed"),
+        "{}",
+        text(&o)
+    );
+    let csv = d.join("out").join("metrics.csv");
+    let rows = std::fs::read_to_string(&csv).expect("csv");
+    let first = rows.lines().nth(1).expect("a row").to_string();
+    let (head, _) = first.rsplit_once(',').expect("step,series,value");
+    std::fs::write(&csv, rows.replacen(&first, &format!("{head},12345"), 1)).expect("write");
+    let o = check(&log);
+    assert!(
+        !o.status.success() && text(&o).contains("differs first at step 1"),
+        "{}",
+        text(&o)
+    );
     let o = bin()
         .args(["open", "--print"])
         .arg(&path)

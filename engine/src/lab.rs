@@ -148,14 +148,27 @@ pub trait Lab: Send + 'static {
         Vec::new()
     }
     /// Optional checkpoint: the lab's whole state after the current step (model weights, e.g.
-    /// as a burn record, its RNG streams, its data cursor), so that a rewind can start from
-    /// here instead of re-executing from step 0. It must hold everything later steps read:
-    /// [`Lab::load_state`] on a freshly built lab of the same config, then the same inputs,
-    /// must give the same metrics. `None` (the default): rewinds re-execute.
+    /// with [`crate::checkpoint::Writer::module`], its RNG streams, its data cursor), so that
+    /// a rewind can start from here instead of re-executing from step 0. The rule:
+    ///
+    /// - it holds everything later steps and evaluations read: the config in force (knob
+    ///   changes made before the checkpoint are not applied again), the step counter, the data
+    ///   order and cursor, every RNG stream, every model and its optimiser state, and whatever
+    ///   a later metric depends on (e.g. a threshold learned so far); what only the view reads
+    ///   may be left out if it refills by itself;
+    /// - [`Lab::load_state`] is called on a lab freshly built from the run's original config,
+    ///   and after it the same inputs must give the same metrics, bit for bit on the CPU
+    ///   backend (`engine/tests/replay.rs` checks this for FF);
+    /// - return `None` where the state cannot be saved exactly (e.g. on a GPU backend).
+    ///
+    /// The runner takes one every few hundred steps and keeps them within a memory budget.
+    /// `None` (the default): rewinds re-execute from step 0.
     fn save_state(&self) -> Option<Vec<u8>> {
         None
     }
     /// Restores a [`Lab::save_state`] checkpoint into a freshly built lab of the same config.
+    /// A checkpoint it cannot take whole is an error (the runner then rebuilds the lab and
+    /// tries an older checkpoint, or re-executes from step 0).
     fn load_state(&mut self, state: &[u8]) -> Result<(), LabError> {
         let _ = state;
         Err(LabError::Compute("this lab keeps no checkpoints".into()))

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod backend;
+pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod knob;
@@ -10,6 +11,7 @@ pub mod lab;
 pub mod labs;
 pub mod lesson;
 pub mod lm;
+pub mod logstream;
 pub mod nn;
 pub mod preset;
 pub mod results;

@@ -32,6 +32,10 @@
 //! [`crate::lab::Lab::save_state`]), publishing its progress in [`RunState::replaying`]; the
 //! events after that step are dropped, so what the user does next is a new branch.
 //! [`Runner::spawn_with`] given a log with steps replays it before the first frame is played.
+//! Given [`RunOptions::stream`], the worker also writes the log to that file as it happens
+//! (see [`crate::logstream`]): every input the moment it is applied, rewinds and resets, the
+//! step count at least once a second while stepping and whenever the run goes idle, and an
+//! `end` line when the worker stops normally.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -41,6 +45,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{LabError, panic_text};
 use crate::lab::{AnyView, DynLab, KnobSpec, KnobValue};
+use crate::logstream::LogStream;
 use crate::results::Results;
 use crate::runlog::{self, EventKind, LOG_FORMAT, Replay, RunLog, record};
 use crate::series::SeriesStore;
@@ -127,6 +132,13 @@ pub struct RunState {
     pub log: Arc<RunLog>,
     /// While a rewind or replay re-executes: `(step reached, target step)`.
     pub replaying: Option<(u64, u64)>,
+    /// The latest rewind: `(the checkpoint's step it started from, 0 = re-executed from the
+    /// start; the step it went to)`.
+    pub rewound: Option<(u64, u64)>,
+    /// The file the log is streamed to, while it is (see [`RunOptions::stream`]).
+    pub log_file: Option<std::path::PathBuf>,
+    /// Why the log is not (or no longer) streamed to its file, if it is not.
+    pub log_error: Option<String>,
 }
 
 impl RunState {
@@ -146,6 +158,9 @@ pub struct RunOptions {
     pub log: Option<RunLog>,
     /// Take a checkpoint every this many steps where the lab can save its state (0 = never).
     pub checkpoint_every: u64,
+    /// Write the log to this file as it happens (JSON lines, see [`crate::logstream`]); a
+    /// write error is shown as the run's message and streaming stops, the run goes on.
+    pub stream: Option<std::path::PathBuf>,
 }
 
 impl Default for RunState {
@@ -164,6 +179,9 @@ impl Default for RunState {
             frame: 0,
             log: Arc::new(RunLog::default()),
             replaying: None,
+            rewound: None,
+            log_file: None,
+            log_error: None,
         }
     }
 }
@@ -219,6 +237,8 @@ impl Runner {
             checkpoints: Vec::new(),
             checkpoint_every: options.checkpoint_every,
             replay_to,
+            stream_to: options.stream,
+            stream: None,
         };
         let thread = std::thread::Builder::new()
             .name("trainscope-run".into())
@@ -309,6 +329,9 @@ struct Worker {
     checkpoint_every: u64,
     /// A log to re-execute up to this step before the first command.
     replay_to: Option<u64>,
+    /// Where to stream the log (opened when the worker starts).
+    stream_to: Option<std::path::PathBuf>,
+    stream: Option<LogStream>,
 }
 
 /// A lab's saved state after a step, and the history as it was then (shared, not copied).
@@ -318,11 +341,52 @@ struct Checkpoint {
     series: Arc<SeriesStore>,
 }
 
-/// Most checkpoints kept; beyond it every other one is dropped (so they thin out evenly).
+/// Most checkpoints kept, and most bytes they may hold together; beyond either, every other one
+/// is dropped (so they thin out evenly over the run).
 const MAX_CHECKPOINTS: usize = 64;
+const MAX_CHECKPOINT_BYTES: usize = 512 << 20;
 
 impl Worker {
     fn run(mut self) {
+        if let Some(path) = self.stream_to.take() {
+            match LogStream::create(&path, &self.log) {
+                Ok(s) => {
+                    lock(&self.state).log_file = Some(path);
+                    self.stream = Some(s);
+                }
+                Err(e) => {
+                    lock(&self.state).log_error = Some(format!("the run log is not written: {e}"))
+                }
+            }
+        }
+        self.work();
+        let step = self.step;
+        self.stream_write(|s| s.end(step));
+    }
+
+    /// Writes to the streamed log, if there is one; on an error, says so and stops streaming.
+    fn stream_write(&mut self, f: impl FnOnce(&mut LogStream) -> Result<(), LabError>) {
+        let Some(s) = self.stream.as_mut() else {
+            return;
+        };
+        if let Err(e) = f(s) {
+            self.stream = None;
+            let mut st = lock(&self.state);
+            st.log_file = None;
+            st.log_error = Some(format!("the run log stopped being written: {e}"));
+        }
+    }
+
+    /// Logs an input in memory and in the streamed file.
+    fn log_event(&mut self, kind: EventKind, ok: bool) {
+        self.log.push(self.step, kind, ok);
+        self.log_dirty = true;
+        if let Some(e) = self.log.events.last().cloned() {
+            self.stream_write(|s| s.event(&e));
+        }
+    }
+
+    fn work(&mut self) {
         match self.replay_to.take() {
             Some(k) => self.rewind(k),
             None => self.build(true),
@@ -430,6 +494,7 @@ impl Worker {
                 self.log.events.clear();
                 self.log.steps = 0;
                 self.log_dirty = true;
+                self.stream_write(LogStream::reset);
                 self.checkpoints.clear();
                 self.running = false;
                 self.pending = 0;
@@ -459,10 +524,7 @@ impl Worker {
                 let k = k.min(self.step);
                 self.rewind(k);
             }
-            Command::Log(kind) => {
-                self.log.push(self.step, kind, true);
-                self.log_dirty = true;
-            }
+            Command::Log(kind) => self.log_event(kind, true),
             Command::Stop => return false,
         }
         self.publish(true);
@@ -480,8 +542,7 @@ impl Worker {
         let series = Arc::make_mut(&mut self.series);
         match runlog::apply(&mut **lab, series, self.step, &kind) {
             Ok(outcome) => {
-                self.log.push(self.step, kind, outcome.is_ok());
-                self.log_dirty = true;
+                self.log_event(kind, outcome.is_ok());
                 Some(outcome)
             }
             Err(p) => {
@@ -524,6 +585,7 @@ impl Worker {
         self.pause();
         self.log.truncate(k);
         self.log_dirty = true;
+        self.stream_write(|s| s.rewind(k));
         self.checkpoints.retain(|c| c.step <= k);
         let events = self.log.events.clone();
         self.build(false);
@@ -568,7 +630,11 @@ impl Worker {
         };
         publish_progress(&self.state, self.waker.as_ref(), replay.step, k);
         let result = replay.run_to(&events, k, &mut progress);
-        lock(&self.state).replaying = None;
+        {
+            let mut st = lock(&self.state);
+            st.replaying = None;
+            st.rewound = Some((start.0, k));
+        }
         self.step = replay.step;
         self.series = Arc::new(replay.series);
         self.lab = Some(replay.lab);
@@ -605,7 +671,10 @@ impl Worker {
                     && step.is_multiple_of(self.checkpoint_every)
                     && let Some(state) = lab.save_state()
                 {
-                    if self.checkpoints.len() >= MAX_CHECKPOINTS {
+                    let held: usize = self.checkpoints.iter().map(|c| c.state.len()).sum();
+                    if self.checkpoints.len() >= MAX_CHECKPOINTS
+                        || held + state.len() > MAX_CHECKPOINT_BYTES
+                    {
                         let mut i = 0;
                         self.checkpoints.retain(|_| {
                             i += 1;
@@ -672,6 +741,8 @@ impl Worker {
         }
         self.last_publish = now;
         self.steps_at_publish = self.step;
+        let step = self.step;
+        self.stream_write(|s| s.steps(step, force));
         let (view, knobs, results) = self.take_view();
         let planned = self.lab.as_ref().and_then(|l| l.planned_steps());
         let knobs: Option<Arc<[KnobSpec]>> = knobs.map(Into::into);

@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
-use trainscope_engine::labs;
 use trainscope_engine::runlog::{self, Curves, EventKind, RunLog};
 use trainscope_engine::runner::RunOptions;
 use trainscope_engine::testing::{ToyConfig, ToyLab};
 use trainscope_engine::{
     Backend, Command, Device, DynLab, KnobKind, KnobSpec, KnobValue, Lab, Preset, Runner, Status,
 };
+use trainscope_engine::{labs, logstream};
 
 const WAIT: Duration = Duration::from_secs(600);
 
@@ -25,6 +25,7 @@ fn spawn(preset: &Preset, checkpoint_every: u64) -> Runner {
         RunOptions {
             log: Some(log),
             checkpoint_every,
+            ..RunOptions::default()
         },
     )
 }
@@ -142,6 +143,146 @@ fn every_preset_replays_exactly_and_rewinds_to_the_uninterrupted_run() {
     }
 }
 
+/// The points and markers of `c` up to step `k`.
+fn up_to(c: &Curves, k: u64) -> Curves {
+    Curves {
+        series: c
+            .series
+            .iter()
+            .map(|(n, p)| {
+                let kept: Vec<[f64; 2]> = p.iter().copied().filter(|q| q[0] <= k as f64).collect();
+                (n.clone(), kept)
+            })
+            .filter(|(_, p)| !p.is_empty())
+            .collect(),
+        markers: c.markers.iter().filter(|m| m.0 <= k).cloned().collect(),
+    }
+}
+
+/// The log streamed to a file while a run goes reads back before the run ends (no `end` line)
+/// and replays to exactly the metrics the live run had at the step it recorded; after the run
+/// stops, the whole file replays to the whole run.
+#[test]
+fn a_log_streamed_during_a_run_replays_to_the_same_metrics_before_the_run_ends() {
+    let entry = labs::find("ff").expect("ff");
+    let mut p = Preset::resolve("ff-mnist-quick").expect("preset");
+    for s in entry.tiny {
+        p.apply_set(s).expect("tiny setting");
+    }
+    // Long enough to be read mid-run at a bounded rate (the planned end is 15 steps an epoch).
+    p.apply_set("epochs=100").expect("epochs");
+    let dir = std::env::temp_dir().join(format!("ts-stream-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("run.jsonl");
+    let pb = p.clone();
+    let r = Runner::spawn_with(
+        Box::new(move || pb.build(&Backend::cpu().device)),
+        None,
+        RunOptions {
+            log: Some(RunLog::new(&p, "cpu").expect("log header")),
+            stream: Some(path.clone()),
+            ..RunOptions::default()
+        },
+    );
+    r.send(Command::SetSpeed(Some(100.0)));
+    r.send(Command::Play);
+    assert!(r.wait_until(WAIT, |s| s.step >= 5));
+    logged(&r, Command::SetKnob("lr".into(), KnobValue::Float(0.01)), 1);
+    let read = || logstream::read_file(&path).expect("the streamed log reads");
+    let end = std::time::Instant::now() + WAIT;
+    let (log, info) = loop {
+        let (log, info) = read();
+        if log.steps >= 30 && !log.events.is_empty() {
+            break (log, info);
+        }
+        assert!(std::time::Instant::now() < end, "no steps line came");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let live = curves(&r);
+    assert_eq!(
+        r.read(|s| s.status),
+        Status::Running,
+        "the run is still going"
+    );
+    assert!(!info.ended, "no end line while the run goes");
+    assert!(r.read(|s| s.step) > log.steps);
+    let replayed = runlog::replay(&log, &Backend::cpu().device, &mut |_| true).expect("replays");
+    let replayed = Curves::of(&replayed.series);
+    let want = up_to(&live, log.steps);
+    assert!(
+        want.get("test_error_est").is_some(),
+        "held-out estimate recorded"
+    );
+    assert_eq!(want.first_difference(&replayed), None);
+    assert_eq!(want, replayed);
+
+    // Rewinds and the final evaluation are streamed too; the stopped run's file is the run.
+    r.send(Command::Pause);
+    assert!(r.wait_until(WAIT, |s| s.status == Status::Paused));
+    r.send(Command::Rewind(20));
+    assert!(r.wait_until(WAIT, |s| s.step == 20 && s.replaying.is_none()));
+    step(&r, 4);
+    finish(&r, 2);
+    let live = curves(&r);
+    r.stop_and_join();
+    let (log, info) = read();
+    assert!(info.ended && log.steps == 24, "{info:?} {}", log.steps);
+    let replayed = runlog::replay(&log, &Backend::cpu().device, &mut |_| true).expect("replays");
+    assert_eq!(live.first_difference(&Curves::of(&replayed.series)), None);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// FF keeps checkpoints: a lab restored from one steps on exactly as the one that saved it
+/// (knob changes included), and the runner rewinds from the nearest checkpoint, then plays on
+/// to exactly the uninterrupted run.
+#[test]
+fn ff_rewinds_from_a_checkpoint_to_the_uninterrupted_run() {
+    let entry = labs::find("ff").expect("ff");
+    let mut p = Preset::resolve("ff-mnist-quick").expect("preset");
+    for s in entry.tiny {
+        p.apply_set(s).expect("tiny setting");
+    }
+    let device = Backend::cpu().device;
+    let mut a = p.build(&device).expect("build");
+    for _ in 0..5 {
+        a.step().expect("step");
+    }
+    a.set_knob("lr", KnobValue::Float(0.01)).expect("knob");
+    let saved = a
+        .save_state()
+        .expect("FF saves its state on the CPU backend");
+    let mut b = p.build(&device).expect("build");
+    b.load_state(&saved).expect("restores");
+    assert_eq!(b.config_table(), a.config_table());
+    for i in 6..10 {
+        assert_eq!(a.step().expect("a"), b.step().expect("b"), "step {i}");
+    }
+    assert_eq!(a.finish().expect("a"), b.finish().expect("b"));
+    let mut c = p.build(&device).expect("build");
+    assert!(c.load_state(&saved[..saved.len() / 2]).is_err());
+
+    // Through the runner: a checkpoint every 3 steps, a knob change at 4, rewind to 8.
+    let r = spawn(&p, 3);
+    step(&r, 4);
+    logged(&r, Command::SetKnob("lr".into(), KnobValue::Float(0.01)), 1);
+    step(&r, 8);
+    finish(&r, 2);
+    let live = curves(&r);
+    r.send(Command::Rewind(8));
+    assert!(r.wait_until(WAIT, |s| s.step == 8
+        && s.replaying.is_none()
+        && s.status == Status::Paused));
+    assert_eq!(
+        r.read(|s| s.rewound),
+        Some((6, 8)),
+        "from the checkpoint at 6"
+    );
+    step(&r, 4);
+    finish(&r, 2);
+    assert_eq!(live.first_difference(&curves(&r)), None);
+    r.stop_and_join();
+}
+
 fn toy_preset(planned: u64) -> Preset {
     let mut p = Preset::parse("lab = \"ff\"\ntitle = \"t\"\nseed = 5\n", "toy", "toy.toml")
         .expect("a preset to carry the log header");
@@ -158,6 +299,7 @@ fn toy_runner(cfg: ToyConfig, log: RunLog, checkpoint_every: u64) -> Runner {
         RunOptions {
             log: Some(log),
             checkpoint_every,
+            ..RunOptions::default()
         },
     )
 }

@@ -16,9 +16,32 @@ const BP_COLOR: Color32 = Color32::from_rgb(255, 140, 60);
 
 const BINS: usize = 40;
 
+/// A header figure: the full evaluation's value when there is one, else the running
+/// estimate's latest point (marked as an estimate, with its subset and step; `digits` = 0 for
+/// a second figure on the same subset), else a dash.
+pub fn error_text(
+    label: &str,
+    full: Option<f64>,
+    estimate: Option<[f64; 2]>,
+    digits: usize,
+) -> String {
+    match (full, estimate) {
+        (Some(e), _) => format!("{label} {:.2}%", 100.0 * e),
+        (None, Some([_, e])) if digits == 0 => {
+            format!("{label} ~{:.1}% (estimate, same digits)", 100.0 * e)
+        }
+        (None, Some([step, e])) => format!(
+            "{label} ~{:.1}% (estimate: first {digits} test digits, step {step})",
+            100.0 * e
+        ),
+        (None, None) => format!("{label} —"),
+    }
+}
+
 /// Draws the whole FF panel.
 pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSettings) {
     let pct = |e: Option<f64>| e.map_or("—".to_string(), |e| format!("{:.2}%", 100.0 * e));
+    let est = |name: &str| store.get(name).and_then(|s| s.last());
     ui.horizontal_wrapped(|ui| {
         ui.label(format!("epoch {:.2}", view.epoch));
         ui.separator();
@@ -27,13 +50,29 @@ pub fn show(ui: &mut Ui, view: &FfView, store: &SeriesStore, settings: &PlotSett
             view.sizes.0, view.sizes.1
         ));
         ui.separator();
-        ui.label(RichText::new(format!("FF test error {}", pct(view.test_error))).strong());
+        let ff = error_text(
+            "FF test error",
+            view.test_error,
+            est("test_error_est"),
+            view.estimate_digits,
+        );
+        ui.label(RichText::new(ff).strong()).on_hover_text(
+            "The full evaluation scores every test digit at `evaluate every` steps; until it \
+                 reports, the header shows the running estimate on a fixed subset of test digits \
+                 (never trained on), which is noisier.",
+        );
         if view.one_pass_test_error.is_some() {
             ui.label(RichText::new(format!("one-pass {}", pct(view.one_pass_test_error))).strong());
         }
         // Unsupervised and recurrent presets may run without the backprop twin.
         if view.bp_test_error.is_some() || view.mode == Mode::Supervised {
-            ui.label(RichText::new(format!("BP test error {}", pct(view.bp_test_error))).strong());
+            let bp = error_text(
+                "BP test error",
+                view.bp_test_error,
+                est("bp_test_error_est"),
+                0,
+            );
+            ui.label(RichText::new(bp).strong());
         }
     });
     ui.horizontal_wrapped(|ui| {
@@ -353,5 +392,31 @@ fn main_readout(mode: Mode) -> &'static str {
         Mode::Supervised => "FF (all-labels readout)",
         Mode::Unsupervised => "FF + linear softmax readout",
         Mode::Recurrent => "recurrent FF (goodness, iterations 3-5)",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[test]
+    fn the_header_shows_the_estimate_marked_until_the_full_evaluation() {
+        assert_eq!(
+            error_text("FF test error", None, None, 500),
+            "FF test error —"
+        );
+        let est = error_text("FF test error", None, Some([400.0, 0.0712]), 500);
+        assert_eq!(
+            est,
+            "FF test error ~7.1% (estimate: first 500 test digits, step 400)"
+        );
+        assert_eq!(
+            error_text("FF test error", Some(0.0254), Some([400.0, 0.07]), 500),
+            "FF test error 2.54%"
+        );
+        assert_eq!(
+            error_text("BP test error", None, Some([400.0, 0.05]), 0),
+            "BP test error ~5.0% (estimate, same digits)"
+        );
     }
 }

@@ -24,6 +24,18 @@ pub fn show(
     ui.horizontal_wrapped(|ui| {
         if let Some((_, v)) = view.valid.last() {
             ui.label(RichText::new(format!("validation loss {v:.3} nats/char")).strong());
+        } else if let Some([step, v]) = store.get("val_loss_est").and_then(|s| s.last()) {
+            ui.label(
+                RichText::new(format!(
+                    "validation loss ~{v:.3} nats/char (estimate: a fixed sample of validation \
+                     windows, step {step})"
+                ))
+                .strong(),
+            )
+            .on_hover_text(
+                "A running estimate on a small fixed set of windows of the held-out plays; the \
+                 full validation comes at `eval_every` steps.",
+            );
         }
         if let Some(t) = view.test {
             ui.label(RichText::new(format!("test loss {t:.3} nats/char")).strong());
@@ -37,6 +49,7 @@ pub fn show(
         &[
             ("loss", "training batch"),
             ("val_loss", "validation (held-out plays)"),
+            ("val_loss_est", "validation estimate (fixed windows)"),
         ],
         settings,
         "nats per character",

@@ -35,7 +35,7 @@ fn short(s: &str, n: usize) -> String {
 }
 
 /// Draws the panel (it sends nothing: the selection is view-side).
-pub fn show(ui: &mut Ui, view: &RisksView, _store: &SeriesStore, settings: &PlotSettings) {
+pub fn show(ui: &mut Ui, view: &RisksView, store: &SeriesStore, settings: &PlotSettings) {
     let measured = {
         let mut ids: Vec<&str> = view
             .measurements
@@ -61,6 +61,16 @@ pub fn show(ui: &mut Ui, view: &RisksView, _store: &SeriesStore, settings: &Plot
             ))
             .strong(),
         );
+        if let Some([step, auc]) = store
+            .get(trainscope_engine::labs::risks::LIVE_AUC)
+            .and_then(|s| s.last())
+        {
+            ui.separator();
+            ui.label(format!(
+                "running: the harms sub-run's toxicity classifier, held-out AUC {auc:.3} at audit \
+                 step {step} (an early figure; the map fills as each sub-run completes)"
+            ));
+        }
     });
     ui.weak("Colour: how much harm the measurement shows (pale = little, red = much; each measurement's scale is in its caveat). Grey: nothing here measures this. Click a cell for the measurement.");
     let id = ui.make_persistent_id("risks-selected");

@@ -52,6 +52,7 @@ fn canned_ff_state() -> RunState {
         test_error: Some(0.031),
         bp_test_error: Some(0.019),
         sizes: (60_000, 10_000),
+        estimate_digits: 500,
     };
     let mut series = SeriesStore::new();
     for s in 1..=1200u64 {

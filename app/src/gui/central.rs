@@ -29,6 +29,9 @@ impl TrainscopeApp {
         run_bar(ui, &run.runner, state, &self.backend.name);
         self.timeline(ui, state);
         self.notice_line(ui);
+        if let Some(e) = &state.log_error {
+            ui.colored_label(ui.visuals().warn_fg_color, e);
+        }
         ui.separator();
         let Some(run) = &self.run else { return };
         let settings = &self.settings.plot;

@@ -51,6 +51,27 @@ impl TrainscopeApp {
         {
             self.open_session_dialog();
         }
+        let log_file = self
+            .run
+            .as_ref()
+            .and_then(|r| r.runner.read(|s| s.log_file.clone()));
+        if ui
+            .button("Reopen last run log")
+            .on_hover_text(format!(
+                "Every run's log is written as it happens, to {}. This re-executes the newest \
+                 one before this run's (after a crash, up to its last second).{}",
+                self.runs_dir
+                    .as_ref()
+                    .map_or("(no data folder)".to_string(), |d| d.display().to_string()),
+                log_file.map_or(String::new(), |f| format!(
+                    "\nThis run's log: {}",
+                    f.display()
+                ))
+            ))
+            .clicked()
+        {
+            self.reopen_last_log();
+        }
         ui.menu_button("Lessons", |ui| {
             for l in trainscope_engine::lesson::Lesson::builtins().unwrap_or_default() {
                 if ui.button(&l.title).on_hover_text(&l.summary).clicked() {

@@ -71,6 +71,8 @@ pub struct TrainscopeApp {
     /// The "export figure" window: which series are ticked, if it is open.
     figure_pick: Option<Vec<String>>,
     frames: frame_stats::FrameStats,
+    /// Where the main run's log is streamed (`None`: not streamed).
+    runs_dir: Option<PathBuf>,
 }
 
 impl TrainscopeApp {
@@ -99,6 +101,7 @@ impl TrainscopeApp {
             pending_branch: None,
             figure_pick: None,
             frames: frame_stats::FrameStats::default(),
+            runs_dir: trainscope_engine::logstream::runs_dir(),
         };
         let start = initial.or_else(|| {
             app.presets
@@ -113,12 +116,13 @@ impl TrainscopeApp {
     }
 
     fn spawn(&self, preset: &Preset) -> Runner {
-        self.spawn_logged(preset, None)
+        self.spawn_logged(preset, None, false)
     }
 
     /// A run of `preset` recording its log; given a log with steps, the run first re-executes
-    /// it (a reopened session, a branch).
-    fn spawn_logged(&self, preset: &Preset, log: Option<RunLog>) -> Runner {
+    /// it (a reopened session, a branch). With `stream`, the log is also written as it happens
+    /// to a new file in the runs folder (the main run; a race's run B is not streamed).
+    fn spawn_logged(&self, preset: &Preset, log: Option<RunLog>, stream: bool) -> Runner {
         let device = self.backend.device.clone();
         let p = preset.clone();
         let factory = Box::new(
@@ -132,6 +136,11 @@ impl TrainscopeApp {
             RunOptions {
                 log,
                 checkpoint_every: CHECKPOINT_EVERY,
+                stream: self
+                    .runs_dir
+                    .as_ref()
+                    .filter(|_| stream)
+                    .map(|d| trainscope_engine::logstream::new_run_path(d, &preset.name)),
             },
         )
     }
@@ -146,7 +155,7 @@ impl TrainscopeApp {
     fn open_run(&mut self, preset: Preset, log: Option<RunLog>) {
         self.race = None;
         self.scrub = 0;
-        let runner = self.spawn_logged(&preset, log);
+        let runner = self.spawn_logged(&preset, log, true);
         self.settings.preset = preset.name.clone();
         if !self
             .presets
@@ -247,6 +256,11 @@ impl TrainscopeApp {
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
+
+    /// Streams the main run's logs to `dir` from the next run opened on (`None`: not at all).
+    pub fn set_runs_dir(&mut self, dir: Option<PathBuf>) {
+        self.runs_dir = dir;
+    }
 }
 
 impl eframe::App for TrainscopeApp {
@@ -262,8 +276,8 @@ impl eframe::App for TrainscopeApp {
     }
 }
 
-/// Take a checkpoint every this many steps where a lab can save its state (none of today's
-/// labs does: rewinds re-execute).
+/// Take a checkpoint every this many steps where a lab can save its state (FF does on the CPU
+/// backend; other labs' rewinds re-execute from step 0).
 const CHECKPOINT_EVERY: u64 = 200;
 
 /// What the window starts on besides a preset.
@@ -283,9 +297,9 @@ pub struct Launch {
     pub frame_stats: Option<PathBuf>,
 }
 
-/// `trainscope open BUNDLE`: the window on a reopened session (checked before it opens).
+/// `trainscope open FILE`: the window on a reopened session or run log (read before it opens).
 pub fn open_session(path: &std::path::Path) -> Result<()> {
-    let session = crate::bundle::open(path)?;
+    let (session, _) = crate::cli::open_any(path)?;
     run(
         None,
         BackendChoice::Cpu,

@@ -53,6 +53,34 @@ impl TrainscopeApp {
         }
     }
 
+    /// Reopens the newest streamed run log other than the current run's (after a crash, the
+    /// run comes back to the last step its log recorded).
+    pub fn reopen_last_log(&mut self) {
+        let current = self
+            .run
+            .as_ref()
+            .and_then(|r| r.runner.read(|s| s.log_file.clone()));
+        let Some(dir) = self.runs_dir.clone() else {
+            self.notice = Some(("no folder for run logs".into(), true));
+            return;
+        };
+        let last = trainscope_engine::logstream::list_runs(&dir)
+            .into_iter()
+            .rev()
+            .find(|p| Some(p) != current.as_ref());
+        let Some(path) = last else {
+            self.notice = Some((format!("no earlier run log in {}", dir.display()), true));
+            return;
+        };
+        match crate::cli::open_any(&path) {
+            Ok((s, _)) => {
+                self.open_session(s);
+                self.notice = Some((format!("reopened {}", path.display()), false));
+            }
+            Err(e) => self.notice = Some((format!("{e:#}"), true)),
+        }
+    }
+
     pub(super) fn save_session_dialog(&mut self) {
         let name = self
             .run

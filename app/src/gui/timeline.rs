@@ -66,7 +66,7 @@ impl TrainscopeApp {
             run.preset.title,
             lines.join(", ")
         );
-        let runner = self.spawn_logged(&run.preset, Some(log));
+        let runner = self.spawn_logged(&run.preset, Some(log), false);
         for (name, value) in changes {
             runner.send(Command::SetKnob(name, value));
         }

@@ -67,6 +67,18 @@ pub struct HostAdam {
 }
 
 impl HostAdam {
+    /// The step count and moments of one parameter, if it has had a gradient (checkpoints).
+    pub(crate) fn moments(&self, id: &ParamId) -> Option<(i32, &[f32], &[f32])> {
+        self.state
+            .get(id)
+            .map(|m| (m.time, m.m.as_slice(), m.v.as_slice()))
+    }
+
+    /// Restores one parameter's step count and moments (checkpoints).
+    pub(crate) fn set_moments(&mut self, id: ParamId, time: i32, m: Vec<f32>, v: Vec<f32>) {
+        self.state.insert(id, Moments { time, m, v });
+    }
+
     /// One step of size `lr` on every parameter of `module` that has a gradient in `grads`.
     pub fn step<M: Module>(&mut self, lr: f64, module: M, grads: GradientsParams) -> M {
         module.map(&mut Stepper {

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use burn::tensor::Device;
 
+use crate::checkpoint::{Reader, Writer};
 use crate::data::mnist::{self, CLASSES, Mnist, PIXELS, Source};
 use crate::error::LabError;
 use crate::lab::{Knob, Lab, LabConfig, NoAction, StepReport};
@@ -183,6 +184,78 @@ impl FfLab {
             .map(|u| (0..d_in).map(|p| flat[p * width + u]).collect())
             .collect();
         Ok(())
+    }
+
+    /// A checkpoint (see [`Lab::save_state`]): the config in force, the step, the data order
+    /// and cursor, the three RNG streams, every net with its Adam moments, and the latest
+    /// evaluation's figures. The panel's recent histograms, example inputs and digit strip are
+    /// left out (they refill within a few steps or at the next evaluation).
+    fn checkpoint(&self) -> Result<Vec<u8>, LabError> {
+        let mut w = Writer::new();
+        w.str(&serde_json::to_string(&self.cfg).map_err(|e| LabError::compute(e.to_string()))?);
+        w.u64(self.step);
+        w.u64(self.cursor as u64);
+        w.usizes(&self.order);
+        for r in [&self.rng_order, &self.rng_neg, &self.rng_aug] {
+            w.rng(r);
+        }
+        match &self.net {
+            Net::Feed(n) => w.module(n, &self.ff_opt)?,
+            Net::Rec(n) => w.module(n, &self.ff_opt)?,
+        }
+        w.u64(u64::from(self.readout.is_some()));
+        if let Some((m, a)) = &self.readout {
+            w.module(m, a)?;
+        }
+        w.u64(u64::from(self.bp.is_some()));
+        if let Some((m, a)) = &self.bp {
+            w.module(m, a)?;
+        }
+        w.opt_f64(self.test_error);
+        w.opt_f64(self.one_pass_test_error);
+        w.opt_f64(self.bp_test_error);
+        w.opt_f64(self.eval_ms.map(|e| e.0));
+        w.opt_f64(self.eval_ms.map(|e| e.1));
+        Ok(w.finish())
+    }
+
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), LabError> {
+        let mut r = Reader::new(bytes);
+        let cfg: FfConfig = serde_json::from_str(&r.str()?)
+            .map_err(|e| LabError::compute(format!("checkpoint config: {e}")))?;
+        let (step, cursor, order) = (r.u64()?, r.u64()? as usize, r.usizes()?);
+        if order.len() != self.order.len() || cfg.layers != self.cfg.layers {
+            return Err(LabError::compute("the checkpoint is of another FF run"));
+        }
+        let rngs = [r.rng()?, r.rng()?, r.rng()?];
+        let net = match std::mem::replace(&mut self.net, Net::Feed(FfNet { layers: Vec::new() })) {
+            Net::Feed(n) => Net::Feed(r.module(n, &mut self.ff_opt)?),
+            Net::Rec(n) => Net::Rec(r.module(n, &mut self.ff_opt)?),
+        };
+        self.net = net;
+        if (r.u64()? != 0) != self.readout.is_some() {
+            return Err(LabError::compute("the checkpoint's readout differs"));
+        }
+        if let Some((m, mut a)) = self.readout.take() {
+            let m = r.module(m, &mut a)?;
+            self.readout = Some((m, a));
+        }
+        if (r.u64()? != 0) != self.bp.is_some() {
+            return Err(LabError::compute("the checkpoint's backprop net differs"));
+        }
+        if let Some((m, mut a)) = self.bp.take() {
+            let m = r.module(m, &mut a)?;
+            self.bp = Some((m, a));
+        }
+        self.test_error = r.opt_f64()?;
+        self.one_pass_test_error = r.opt_f64()?;
+        self.bp_test_error = r.opt_f64()?;
+        self.eval_ms = r.opt_f64()?.zip(r.opt_f64()?);
+        r.done()?;
+        let [o, n, a] = rngs;
+        (self.rng_order, self.rng_neg, self.rng_aug) = (o, n, a);
+        (self.cfg, self.step, self.cursor, self.order) = (cfg, step, cursor, order);
+        self.refresh_fields()
     }
 
     fn record_examples(&mut self, pos: &[Vec<f32>], neg: &[Vec<f32>]) {
@@ -363,6 +436,11 @@ impl Lab for FfLab {
             receptive_fields: self.fields.clone(),
             iterations: self.iterations.clone(),
             eval_ms: self.eval_ms,
+            estimate_digits: if self.cfg.quick_eval_every > 0 {
+                self.cfg.quick_eval_n.min(self.n_test)
+            } else {
+                0
+            },
         }
     }
 
@@ -448,6 +526,16 @@ impl Lab for FfLab {
     fn finish(&mut self) -> Result<StepReport, LabError> {
         self.refresh_fields()?;
         self.evaluate()
+    }
+
+    /// On the CPU backend: see [`FfLab::checkpoint`] (about 4 bytes per weight, times three
+    /// with Adam's moments; 15 MB for `ff-mnist-quick`).
+    fn save_state(&self) -> Option<Vec<u8>> {
+        self.checkpoint().ok()
+    }
+
+    fn load_state(&mut self, state: &[u8]) -> Result<(), LabError> {
+        self.restore(state)
     }
 
     /// With the one-pass readout: the wall time of the latest evaluation of each readout over

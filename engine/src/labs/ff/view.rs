@@ -81,4 +81,6 @@ pub struct FfView {
     /// Wall time in milliseconds of the latest evaluation of the all-labels sweep and of the
     /// one-pass readout, over the same test images (only when the one-pass readout is trained).
     pub eval_ms: Option<(f64, f64)>,
+    /// How many test digits the running estimate (`test_error_est`) scores (0: no estimate).
+    pub estimate_digits: usize,
 }

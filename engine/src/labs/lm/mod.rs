@@ -63,6 +63,11 @@ pub struct LmConfig {
     pub eval_every: u64,
     /// Random windows (fixed by the seed) of the validation and test documents scored.
     pub eval_windows: usize,
+    /// Every N steps, a cheap running estimate of the validation loss on a small fixed set of
+    /// windows of the validation plays (`val_loss_est`; 0 = off).
+    pub quick_eval_every: u64,
+    /// Windows of the running estimate (the same ones every time).
+    pub quick_eval_windows: usize,
     /// Sampling temperature.
     pub temperature: f64,
     /// Tokens sampled by "continue".
@@ -91,6 +96,8 @@ impl Default for LmConfig {
             grad_clip: 1.0,
             eval_every: 250,
             eval_windows: 240,
+            quick_eval_every: 0,
+            quick_eval_windows: 24,
             temperature: 0.8,
             sample_tokens: 300,
         }
@@ -115,6 +122,8 @@ impl LabConfig for LmConfig {
         Range::float("beta2", 0.5, 0.99999, false),
         Range::float("grad_clip", 0.0, 100.0, false),
         Range::int("eval_windows", 1, 100_000),
+        Range::int("quick_eval_every", 0, 100_000_000),
+        Range::int("quick_eval_windows", 1, 100_000),
         Range::float("temperature", 0.0, 3.0, false),
         Range::int("sample_tokens", 1, 5000),
     ];
@@ -191,12 +200,22 @@ pub struct LmLab {
 impl LmLab {
     /// Mean loss over `eval_windows` windows of `docs` drawn with a fixed stream.
     fn loss_on(&self, docs: &[crate::lm::data::TokDoc], stream: u64) -> Result<f64, LabError> {
+        self.loss_over(docs, stream, self.cfg.eval_windows)
+    }
+
+    /// Mean loss over `windows` windows of `docs` drawn with the fixed stream `stream`.
+    fn loss_over(
+        &self,
+        docs: &[crate::lm::data::TokDoc],
+        stream: u64,
+        windows: usize,
+    ) -> Result<f64, LabError> {
         let dev = self.device.clone().without_autodiff();
         let model = self.model.valid();
         let mut rng = self.root.fork(stream);
         let c = self.cfg.context;
         let (mut sum, mut n) = (0.0, 0usize);
-        let mut left = self.cfg.eval_windows;
+        let mut left = windows;
         while left > 0 {
             let b = left.min(32);
             let Some((x, y)) = sample_windows(docs, b, c, &mut rng) else {
@@ -230,6 +249,8 @@ impl Lab for LmLab {
         "batch=2",
         "eval_every=1",
         "eval_windows=4",
+        "quick_eval_every=1",
+        "quick_eval_windows=2",
         "sample_tokens=5",
     ];
 
@@ -291,6 +312,12 @@ impl Lab for LmLab {
             let v = self.loss_on(&self.splits.valid, 10)?;
             report.push("val_loss", v);
             self.valid.push((self.step, v));
+        }
+        // Its own stream (12), so the estimate scores the same windows every time and the
+        // full evaluation's windows stay as they were.
+        if self.cfg.quick_eval_every > 0 && self.step.is_multiple_of(self.cfg.quick_eval_every) {
+            let v = self.loss_over(&self.splits.valid, 12, self.cfg.quick_eval_windows)?;
+            report.push("val_loss_est", v);
         }
         Ok(report)
     }

@@ -139,6 +139,10 @@ enum Sub {
     Other(String, Box<dyn DynLab>),
 }
 
+/// The running held-out figure: the harms sub-run's toxicity-classifier AUC on its held-out
+/// comments, as it trains (the audit's own measurements come when a sub-run completes).
+pub const LIVE_AUC: &str = "harms_held_out_auc_live";
+
 /// The risks lab.
 pub struct RisksLab {
     cfg: RisksConfig,
@@ -153,6 +157,9 @@ pub struct RisksLab {
     costs: Vec<Cost>,
     tradeoffs: Vec<CurveSet>,
     version: u64,
+    /// The harms sub-run's latest held-out AUC not yet reported (a figure to see while the
+    /// first sub-run trains, long before it completes and the map fills).
+    live_auc: Option<f64>,
 }
 
 fn preset_with(name: &str, sets: &[String], seed: u64, tiny: bool) -> Result<Preset, LabError> {
@@ -441,7 +448,10 @@ impl RisksLab {
         if *done < *planned {
             match sub {
                 Sub::Harms(h) => {
-                    Lab::step(h.as_mut())?;
+                    let r = Lab::step(h.as_mut())?;
+                    if let Some((_, v)) = r.metrics.iter().find(|(k, _)| k == "held_out_auc") {
+                        self.live_auc = Some(*v);
+                    }
                 }
                 Sub::Other(_, l) => {
                     for (k, v) in l.step()?.metrics {
@@ -570,6 +580,7 @@ impl Lab for RisksLab {
             costs: Vec::new(),
             tradeoffs: Vec::new(),
             version: 0,
+            live_auc: None,
         })
     }
 
@@ -581,6 +592,9 @@ impl Lab for RisksLab {
         let mut r = StepReport::default();
         if self.measurements.len() != before {
             r.push("risks_measured", self.measured_risks().len() as f64);
+        }
+        if let Some(v) = self.live_auc.take() {
+            r.push(LIVE_AUC, v);
         }
         self.version += 1;
         Ok(r)
