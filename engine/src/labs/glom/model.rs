@@ -549,7 +549,7 @@ mod tests {
         let device = crate::Backend::cpu().device;
         let pos = super::super::world::position_code(grid);
         let b = Batch::new(f.clone(), &pos, 1, grid * grid, true, &device);
-        let x: Vec<f32> = b.x.into_data().to_vec().unwrap_or_default();
+        let x = crate::nn::to_vec(b.x).unwrap_or_default();
         let row = &x[cells[0] * FEATURES..(cells[0] + 1) * FEATURES];
         let kept: Vec<f32> = (0..FEATURES)
             .map(|k| {
