@@ -55,7 +55,7 @@ TABLES=(
   "ff-paper-full|gpu|GPU: ~18 min on an H200 (README's projection; ~25 h on 2 CPU cores)|FF table row 'ff-mnist-paper, not run in full': run ff-mnist-paper --backend gpu"
   "ff-gpu|gpu|GPU: ~3-5 min on the GPU machine|'On a GPU' paragraph: bench ff-mnist-paper / ff-mnist-quick on gpu and cpu; run ff-mnist-paper --steps 30 on gpu and cpu"
   "gpu-test|gpu|GPU: ~1 min plus a --features gpu test build|GPU section: cargo test --workspace --features trainscope-engine/gpu --test gpu -- --nocapture"
-  "glom|cpu|~3.5 min per seed on 2 shared cores (seed 1: 196 s), 3 seeds: ~10-12 min|GLOM 'Honest caveats' sentence: run glom-eval --set seed=S, S = 1 2 3"
+  "glom|cpu|~3.5 min per seed on 2 shared cores (seed 1: 196 s), 3 seeds: ~10-12 min|GLOM per-seed table (held-out accuracy, OOD pose and noise points): run glom-eval --set seed=S, S = 1 2 3"
   "gnn|cpu|~5 min per seed on 2 idle cores, 3 seeds: ~15-20 min|GNN scaling table, MLP and over-the-air sentences: run gnn-eval --set seed=S, S = 1 2 3"
   "lm-nanogpt|cpu|~3-6 min on 2 cores|LM core sentence beside nanoGPT's 1.88: run lm-char-nanogpt"
   "fwl|cpu|~5 min per seed on 2 cores, 3 seeds: ~15 min|FWL race table (seeds 1-3): run fwl-eval --set seed=S, S = 1 2 3"
@@ -666,40 +666,39 @@ elif table == "retro":
 elif table == "glom":
     ss = [x for x in seeds([1, 2, 3]) if have(f"seed{x}")]
     runs = {x: load(f"seed{x}") for x in ss}
-    a = [runs[x]["acc_attn"] for x in ss]
-    t = [runs[x]["acc_t0"] for x in ss]
-    i0 = mean([runs[x]["island_score_iter0"] for x in ss])
-    iT = mean([runs[x]["island_score"] for x in ss])
-    T = runs[ss[0]]["config"]["iterations"]
-    slash = lambda v: " / ".join(p1(x) for x in v)
     cm = lambda key: mean([runs[x][key] for x in ss])
     pc0 = lambda key: f"{100 * cm(key):.0f}%"
-    seeds_txt = ", ".join(map(str, ss))
-    print(f"Honest caveats: measured with `trainscope run glom-eval --set seed=S` for S = {seeds_txt} on")
-    print(f"CPU (held-out, ambiguity 0.5): `acc_attn` {slash(a)}% (mean {p1(mean(a))}%) against `acc_t0`")
-    print(f"{slash(t)}% (mean {p1(mean(t))}%; chance 20%), and the island score rises from {i0:.2f} after the")
-    print(f"bottom-up pass to {iT:.2f} after T = {T} iterations (means). Accuracy with attention falls from "
-          f"{pc0('curve_ambiguity_000_attn')} at")
-    print(f"ambiguity 0 to {pc0('curve_ambiguity_100_attn')} at ambiguity 1 (T = 0: "
-          f"{pc0('curve_ambiguity_000_t0')} to {pc0('curve_ambiguity_100_t0')}). Under input noise the gap "
-          f"narrows (σ = 0.2:")
-    print(f"{pc0('curve_noise_020_attn')} vs {pc0('curve_noise_020_t0')}; σ = 0.8: "
-          f"{pc0('curve_noise_080_attn')} vs {pc0('curve_noise_080_t0')}). **Poses outside the training "
-          f"range are not handled**: at OOD")
-    print(f"strength 0.25 accuracy drops to {pc0('curve_ood_025_attn')} (T = 0: {pc0('curve_ood_025_t0')}) ...")
+    T = runs[ss[0]]["config"]["iterations"]
+    pts = [("ood", 25), ("ood", 50), ("ood", 100), ("noise", 40)]
+    both = lambda s, k: f"{p1(s[k + '_attn'])} / {p1(s[k + '_t0'])}"
+    print("| seed | `acc_attn` | `acc_t0` | OOD 0.25 | OOD 0.5 | OOD 1.0 | noise σ = 0.4 | "
+          f"island score, iteration 0 → {T} | wall time |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for x in ss:
+        s = runs[x]
+        cells = " | ".join(both(s, f"curve_{k}_{v:03d}") for k, v in pts)
+        print(f"| {x} | {p1(s['acc_attn'])}% | {p1(s['acc_t0'])}% | {cells} | "
+              f"{s['island_score_iter0']:.2f} → {s['island_score']:.2f} | {wall_cell(f'seed{x}', s)} |")
+    mcells = " | ".join(f"{p1(cm(f'curve_{k}_{v:03d}_attn'))} / {p1(cm(f'curve_{k}_{v:03d}_t0'))}"
+                        for k, v in pts)
+    print(f"| mean | {p1(cm('acc_attn'))}% | {p1(cm('acc_t0'))}% | {mcells} | "
+          f"{cm('island_score_iter0'):.2f} → {cm('island_score'):.2f} | |")
+    print()
+    print(f"Accuracy with attention falls from {pc0('curve_ambiguity_000_attn')} at ambiguity 0 to "
+          f"{pc0('curve_ambiguity_100_attn')} at ambiguity 1 (T = 0: {pc0('curve_ambiguity_000_t0')} to "
+          f"{pc0('curve_ambiguity_100_t0')}); under noise σ = 0.8 it is {pc0('curve_noise_080_attn')} "
+          f"(T = 0: {pc0('curve_noise_080_t0')}) (means).")
     print()
     note("curve numbers are means over the seeds run; per seed:")
     for x in ss:
         s = runs[x]
         curves = []
-        for sweep, pts in (("ambiguity", [0, 25, 50, 75, 100]), ("noise", [0, 10, 20, 40, 80]),
-                           ("ood", [0, 25, 50, 75, 100])):
+        for sweep, ps in (("ambiguity", [0, 25, 50, 75, 100]), ("noise", [0, 10, 20, 40, 80]),
+                          ("ood", [0, 25, 50, 75, 100])):
             curves.append(f"{sweep} " + " ".join(
                 f"{p / 100:g}:{100 * s[f'curve_{sweep}_{p:03d}_attn']:.0f}/{100 * s[f'curve_{sweep}_{p:03d}_t0']:.0f}"
-                for p in pts))
-        print(f"    seed {x}: acc_attn {s['acc_attn']:.4f}, acc_t0 {s['acc_t0']:.4f}, island "
-              f"{s['island_score_iter0']:.3f} -> {s['island_score']:.3f}, {wall(s['wall_seconds'])}; "
-              + "; ".join(curves) + " (attn/t0 %)")
+                for p in ps))
+        print(f"    seed {x}: " + "; ".join(curves) + " (attn/t0 %)")
 
 elif table in ("hetnet", "hetnet-fresh"):
     fresh = table == "hetnet-fresh"

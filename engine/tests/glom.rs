@@ -162,6 +162,33 @@ fn learns_and_islands_sharpen_over_iterations_on_held_out_images() {
 }
 
 #[test]
+fn validation_images_are_not_the_test_images_and_training_is_the_same() {
+    let cfg = |validation, relative_pose| GlomConfig {
+        eval_every: 3,
+        validation,
+        relative_pose,
+        ..tiny(5)
+    };
+    let series = |r: &[StepReport], name: &str| -> Vec<f64> {
+        r.iter()
+            .flat_map(|s| s.metrics.iter().filter(|(n, _)| n == name).map(|(_, v)| *v))
+            .collect()
+    };
+    let test = run(cfg(false, true), 6);
+    let valid = run(cfg(true, true), 6);
+    assert_eq!(series(&test.0, "loss"), series(&valid.0, "loss"));
+    assert_ne!(
+        series(&test.0, "island_score"),
+        series(&valid.0, "island_score"),
+        "validation must draw its own images"
+    );
+    // The first version's absolute features still run, and train differently.
+    let absolute = run(cfg(false, false), 6);
+    assert_ne!(series(&test.0, "loss"), series(&absolute.0, "loss"));
+    assert!(metric(&absolute.1, "acc_attn").is_finite());
+}
+
+#[test]
 fn bad_configs_are_refused_with_the_key() {
     let device = Backend::cpu().device;
     let cases = [

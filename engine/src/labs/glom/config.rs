@@ -64,6 +64,14 @@ pub struct GlomConfig {
     pub noise: f64,
     /// Train the T = 0 baseline (no iterations, no attention) on the same batches.
     pub baseline: bool,
+    /// Pose-invariant parts: a location's own input keeps only occupancy and aspect ratio, and
+    /// position, orientation and size enter only as the relative pose of pairs of locations,
+    /// through the attention (false: the absolute features of the first version).
+    pub relative_pose: bool,
+    /// Evaluate on validation images (their own seed streams, disjoint from the held-out test
+    /// streams) instead of the held-out test images: for choosing designs without touching the
+    /// images that report.
+    pub validation: bool,
 }
 
 impl Default for GlomConfig {
@@ -96,6 +104,8 @@ impl Default for GlomConfig {
             curves_every_eval: false,
             noise: 0.0,
             baseline: true,
+            relative_pose: true,
+            validation: false,
         }
     }
 }

@@ -101,7 +101,7 @@ pub fn evaluate(
     for chunk in images.chunks(CHUNK) {
         let b = chunk.len();
         let l = chunk[0].label.len();
-        let batch = Batch::new(stack(chunk), pos, b, l, device);
+        let batch = Batch::new(stack(chunk), pos, b, l, net.relative(), device);
         let states = net.states(&batch, u);
         let mut top_last = None;
         for (t, s) in states.into_iter().enumerate() {
@@ -265,7 +265,7 @@ pub fn sample_view(
     device: &Device,
 ) -> Result<SampleView, LabError> {
     let l = image.label.len();
-    let batch = Batch::new(image.features.clone(), pos, 1, l, device);
+    let batch = Batch::new(image.features.clone(), pos, 1, l, net.relative(), device);
     let states = net.states(&batch, u);
     let levels = states.first().map_or(0, |s| s.len());
     let iters = states.len();

@@ -45,6 +45,9 @@ const STREAM_TEST: u64 = 3;
 const STREAM_NOISY: u64 = 4;
 const STREAM_SAMPLE: u64 = 5;
 const STREAM_CURVES: u64 = 100;
+/// Added to every evaluation stream label when `validation` is on: validation images come from
+/// streams the held-out test images never use.
+const STREAM_VALIDATION: u64 = 1000;
 
 /// The GLOM lab.
 pub struct GlomLab {
@@ -109,6 +112,15 @@ impl GlomLab {
         }
     }
 
+    /// The label of an evaluation stream: the test one, or its validation twin.
+    fn stream(&self, label: u64) -> u64 {
+        if self.cfg.validation {
+            label + STREAM_VALIDATION
+        } else {
+            label
+        }
+    }
+
     fn l(&self) -> usize {
         self.cfg.grid * self.cfg.grid
     }
@@ -152,7 +164,7 @@ impl GlomLab {
             self.acc_t0 = Some(r.acc);
         }
         if self.cfg.noise > 0.0 {
-            let mut rng = self.root.fork(STREAM_NOISY);
+            let mut rng = self.root.fork(self.stream(STREAM_NOISY));
             let p = self.params(EVAL_AMBIGUITY, self.cfg.noise, 0.0);
             let noisy = world::draw_images(&p, self.cfg.test_images, &mut rng);
             report.push(
@@ -161,7 +173,7 @@ impl GlomLab {
             );
         }
         // The sample: a held-out image with two objects under the current ambiguity and noise.
-        let mut rng = self.root.fork(STREAM_SAMPLE);
+        let mut rng = self.root.fork(self.stream(STREAM_SAMPLE));
         let p = WorldParams {
             two_objects: 1.0,
             ..self.params(self.cfg.ambiguity, self.cfg.noise, 0.0)
@@ -198,7 +210,9 @@ impl GlomLab {
                     1 => self.params(EVAL_AMBIGUITY, x, 0.0),
                     _ => self.params(EVAL_AMBIGUITY, 0.0, x),
                 };
-                let mut rng = self.root.fork(STREAM_CURVES + 10 * kind as u64 + i as u64);
+                let mut rng = self
+                    .root
+                    .fork(self.stream(STREAM_CURVES + 10 * kind as u64 + i as u64));
                 let images = world::draw_images(&p, self.cfg.curve_images, &mut rng);
                 curve.x.push(x);
                 curve
@@ -282,6 +296,7 @@ impl Lab for GlomLab {
             cfg.levels,
             cfg.dim,
             cfg.hidden,
+            cfg.relative_pose,
             &mut root.fork(STREAM_INIT),
             &device,
         );
@@ -290,6 +305,7 @@ impl Lab for GlomLab {
                 cfg.levels,
                 cfg.dim,
                 cfg.hidden,
+                cfg.relative_pose,
                 &mut root.fork(STREAM_INIT),
                 &device,
             );
@@ -314,7 +330,8 @@ impl Lab for GlomLab {
         };
         // Held-out images come from their own stream and are never trained on.
         let p = lab.params(EVAL_AMBIGUITY, 0.0, 0.0);
-        lab.test = world::draw_images(&p, lab.cfg.test_images, &mut lab.root.fork(STREAM_TEST));
+        let mut rng = lab.root.fork(lab.stream(STREAM_TEST));
+        lab.test = world::draw_images(&p, lab.cfg.test_images, &mut rng);
         Ok(lab)
     }
 
@@ -332,7 +349,14 @@ impl Lab for GlomLab {
             .flat_map(|im| im.label.iter().copied())
             .collect();
         let (y, occupied) = self.targets(&images);
-        let batch = Batch::new(features, &self.pos, b, l, &self.device);
+        let batch = Batch::new(
+            features,
+            &self.pos,
+            b,
+            l,
+            self.cfg.relative_pose,
+            &self.device,
+        );
         let y = Tensor::from_data(TensorData::new(y, [b, l, CLASSES + 1]), &self.device);
         let (u, bu) = (self.update(), self.base_update());
         let objects: Vec<i32> = images
