@@ -691,7 +691,7 @@ elif table in ("hetnet", "hetnet-fresh"):
     f3 = lambda v: f"{v:.3f}"
     slash = lambda v: " / ".join(f3(x) for x in v)
     if not fresh:
-        print("| λ | " + " | ".join(f"seed {x}" for x in ss) + " | mean | policy-change rate ("
+        print("| λ | " + " | ".join(f"seed {x}" for x in ss) + " | mean | fixed-probe policy-change rate ("
               + " / ".join(f"s{x}" for x in ss) + ") |")
         print("|---|" + "---|" * (len(ss) + 2))
         r = idqn("idqn_wmmse_ratio"); pcr = idqn("idqn_policy_change")
