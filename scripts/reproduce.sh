@@ -62,6 +62,8 @@ TABLES=(
   "retro|cpu|~3-4 min per seed on 2 shared cores once the MiniLM keys are cached (first pass ~+2 min), 3 seeds: ~12 min|RETRO per-seed table: run retro-eval --set seed=S, S = 1 2 3 (needs scripts/fetch_minilm.sh, else the fallback retriever runs and the table says so)"
   "hetnet|cpu|12 runs x 1.5 min on 2 idle cores (2.5-4 min shared): ~18-45 min|HetNet lambda table (seeds 1-3): run hetnet-pql --set seed=S --set lambda=L, L = 0.1 0.5 1 2 (IDQN row from the lambda = 1 runs)"
   "hetnet-fresh|cpu|6 runs x 1.5-4 min: ~9-23 min|HetNet 'Fresh seeds 4 / 5 / 6' sentence: run hetnet-pql --set seed=S --set lambda=L, S = 4 5 6, L = 1 0.1"
+  "hetnet-drift|cpu|6 runs x 1.5-2.5 min: ~10-15 min|HetNet per-seed drift table (seeds 1-6, the preset's lambda and form): run hetnet-pql --set seed=S, S = 1..6"
+  "hetnet-forms|cpu|10 runs x 1.5-2.5 min: ~15-25 min|HetNet penalty-form choice on training seeds 11 and 12: run hetnet-pql --set seed=S --set pql_form=F --set lambda=L for (F, L) = (margin, 0.3), (margin, 1), (proximal, 1), (proximal, 10), (proximal_margin, 1)"
   "hetnet-bench|cpu|~1-3 min plus an examples build|HetNet WMMSE multi-start numbers (31.7 -> 38.6, 98% / 87%): cargo run -p trainscope-engine --example hetnet_bench (prints its own output)"
   "otafl|cpu|~1 min per seed on 2 cores (README: 55-56 s), 3 seeds|OTA-FL accuracy-per-seed and MSE-vs-power tables: run otafl-eval --set seed=S, S = 1 2 3"
   "otafl-bench|cpu|~1 min plus an examples build|OTA-FL benchmark paragraph: cargo run -p trainscope-engine --example otafl_bench -- 5 (prints its own output)"
@@ -290,6 +292,17 @@ do_table() {
       for l in $(lambdas_or 1 0.1); do
         for s in $(seeds_or 4 5 6); do
           run_one "$t" "lambda${l}_seed$s" hetnet-pql --set seed="$s" --set lambda="$l"
+        done
+      done
+      ;;
+    hetnet-drift)
+      for s in $(seeds_or 1 2 3 4 5 6); do run_one "$t" "seed$s" hetnet-pql --set seed="$s"; done
+      ;;
+    hetnet-forms)
+      for fl in margin:0.3 margin:1 proximal:1 proximal:10 proximal_margin:1; do
+        for s in $(seeds_or 11 12); do
+          run_one "$t" "${fl%%:*}_lambda${fl##*:}_seed$s" hetnet-pql --set seed="$s" \
+            --set pql_form="${fl%%:*}" --set lambda="${fl##*:}"
         done
       done
       ;;
@@ -719,7 +732,7 @@ elif table in ("hetnet", "hetnet-fresh"):
     f3 = lambda v: f"{v:.3f}"
     slash = lambda v: " / ".join(f3(x) for x in v)
     if not fresh:
-        print("| λ | " + " | ".join(f"seed {x}" for x in ss) + " | mean | policy-change rate ("
+        print("| λ | " + " | ".join(f"seed {x}" for x in ss) + " | mean | fixed-probe policy-change rate ("
               + " / ".join(f"s{x}" for x in ss) + ") |")
         print("|---|" + "---|" * (len(ss) + 2))
         r = idqn("idqn_wmmse_ratio"); pcr = idqn("idqn_policy_change")
@@ -748,6 +761,40 @@ elif table in ("hetnet", "hetnet-fresh"):
     note(f"FP = {fp} of WMMSE; max power {rng('max_wmmse_ratio')}, random power "
          f"{rng('random_wmmse_ratio')}; 90% of final value after {min(e90):.0f}–{max(e90):.0f} episodes; "
          f"{wall(mean([s['wall_seconds'] for s in allr]))} per run")
+
+elif table in ("hetnet-drift", "hetnet-forms"):
+    f3 = lambda v: f"{v:.3f}"
+    keys = ("pql_wmmse_ratio", "idqn_wmmse_ratio", "pql_policy_change_visited",
+            "idqn_policy_change_visited", "pql_policy_change", "idqn_policy_change")
+    head = "PQL / WMMSE | IDQN / WMMSE | visited drift PQL | IDQN | fixed-probe drift PQL | IDQN |"
+    if table == "hetnet-drift":
+        ss = [x for x in seeds([1, 2, 3, 4, 5, 6]) if have(f"seed{x}")]
+        runs = [load(f"seed{x}") for x in ss]
+        print("| seed | " + head)
+        print("|---|---|---|---|---|---|---|")
+        for x, s in zip(ss, runs):
+            print(f"| {x} | " + " | ".join(f3(s[k]) for k in keys) + " |")
+    else:
+        ss = seeds([11, 12])
+        names = {"margin": "margin", "proximal": "proximal", "proximal_margin": "proximal + margin"}
+        print("| form, λ (training seeds " + " / ".join(map(str, ss)) + ") | " + head)
+        print("|---|---|---|---|---|---|---|")
+        runs = []
+        for f, l in (("margin", "0.3"), ("margin", "1"), ("proximal", "1"), ("proximal", "10"),
+                     ("proximal_margin", "1")):
+            rs = [load(f"{f}_lambda{l}_seed{x}") for x in ss if have(f"{f}_lambda{l}_seed{x}")]
+            if rs:
+                runs.extend(rs)
+                print(f"| {names[f]}, {l} | "
+                      + " | ".join(" / ".join(f3(s[k]) for s in rs) for k in keys) + " |")
+    print()
+    if runs:
+        rate = sum(s["pql_wmmse_ratio"] > s["idqn_wmmse_ratio"] for s in runs)
+        vis = sum(s["pql_policy_change_visited"] < s["idqn_policy_change_visited"] for s in runs)
+        probe = sum(s["pql_policy_change"] < s["idqn_policy_change"] for s in runs)
+        note(f"PQL ahead on sum rate in {rate} of {len(runs)} runs; lower visited drift in {vis}; "
+             f"lower fixed-probe drift in {probe}; "
+             f"{wall(mean([s['wall_seconds'] for s in runs]))} per run")
 
 elif table == "harms":
     ss = [x for x in seeds([1, 2]) if have(f"seed{x}")]

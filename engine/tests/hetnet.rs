@@ -1,7 +1,7 @@
 //! The HetNet power-control lab: deterministic, λ = 0 makes PQL identical to IDQN, agents learn
 //! on a tiny config, artifacts are self-consistent, and the config is validated.
 
-use trainscope_engine::labs::hetnet::{HetnetConfig, HetnetLab, HetnetView};
+use trainscope_engine::labs::hetnet::{HetnetConfig, HetnetLab, HetnetView, PqlForm};
 use trainscope_engine::wireless::{Gains, sum_rate};
 use trainscope_engine::{Backend, KnobValue, Lab, StepReport};
 
@@ -67,7 +67,55 @@ fn same_seed_same_metrics_and_lambda_zero_is_idqn() {
         series(&z.0, "pql_policy_change_episode"),
         series(&z.0, "idqn_policy_change_episode")
     );
+    assert_eq!(
+        series(&z.0, "pql_policy_change_visited_episode"),
+        series(&z.0, "idqn_policy_change_visited_episode")
+    );
     assert_eq!(series(&z.0, "pql_ratio_episode").len(), 4);
+    // The visited-state drift reports from the second episode on.
+    assert_eq!(series(&z.0, "pql_policy_change_visited_episode").len(), 3);
+}
+
+#[test]
+fn penalty_forms_differ_and_vanish_at_lambda_zero() {
+    let cfg = HetnetConfig {
+        episodes: 4,
+        ..tiny(5)
+    };
+    let steps = 100;
+    let mut pql = Vec::new();
+    for form in [PqlForm::Margin, PqlForm::Proximal, PqlForm::ProximalMargin] {
+        let on = run(
+            HetnetConfig {
+                pql_form: form,
+                ..cfg.clone()
+            },
+            steps,
+        );
+        let off = run(
+            HetnetConfig {
+                pql_form: form,
+                lambda: 0.0,
+                ..cfg.clone()
+            },
+            steps,
+        );
+        // IDQN is untouched by PQL's form and λ; PQL with λ = 0 is IDQN whatever the form.
+        assert_eq!(
+            series(&on.0, "idqn_ratio_episode"),
+            series(&off.0, "idqn_ratio_episode"),
+            "{form:?}"
+        );
+        assert_eq!(
+            series(&off.0, "pql_ratio_episode"),
+            series(&off.0, "idqn_ratio_episode"),
+            "{form:?}"
+        );
+        assert_eq!(on.2.pql_form, form.name());
+        pql.push(series(&on.0, "pql_td_loss"));
+    }
+    assert_ne!(pql[0], pql[1], "margin and proximal train differently");
+    assert_ne!(pql[1], pql[2], "the margin term changes the proximal form");
 }
 
 #[test]
@@ -99,11 +147,22 @@ fn agents_learn_from_random_play_toward_wmmse() {
         let last = *v.last().expect("series");
         assert!(last > 0.0 && last < 1.2, "{s} = {last}");
     }
-    for s in ["pql_policy_change", "idqn_policy_change"] {
+    for s in [
+        "pql_policy_change",
+        "idqn_policy_change",
+        "pql_policy_change_visited",
+        "idqn_policy_change_visited",
+    ] {
         let v = series(&reports, s);
         assert!(v.iter().all(|x| (0.0..=1.0).contains(x)), "{s}: {v:?}");
     }
     assert!(fin.metrics.iter().any(|(n, _)| n == "pql_episodes_to_90"));
+    assert!(
+        view.learners[0]
+            .policy_change_visited
+            .iter()
+            .all(|x| x.is_some_and(|x| (0.0..=1.0).contains(&x)))
+    );
     assert_eq!(view.aps.len(), 5);
     assert_eq!(view.users.len(), 5);
     assert_eq!(view.slot_methods.len(), 6);

@@ -65,7 +65,10 @@ pub fn show(ui: &mut Ui, view: &HetnetView, store: &SeriesStore, settings: &Plot
         ui.separator();
         ui.label(format!("ε = {:.3}", view.epsilon));
         ui.separator();
-        ui.label(format!("PQL λ = {:.2}", view.lambda));
+        ui.label(format!(
+            "PQL λ = {:.2} ({} penalty)",
+            view.lambda, view.pql_form
+        ));
         ui.separator();
         ui.label(format!("reward: {}", view.reward));
     });
@@ -111,7 +114,11 @@ pub fn show(ui: &mut Ui, view: &HetnetView, store: &SeriesStore, settings: &Plot
     ratio_plot(ui, view, store, settings);
 
     ui.add_space(4.0);
-    ui.strong("Policy-change rate: share of a fixed probe set whose greedy power changed");
+    ui.strong(format!(
+        "Policy drift: share of the states an agent visited whose greedy power differs from \
+         {} episodes before (solid); fixed random probe set vs the previous episode (thin)",
+        view.drift_window
+    ));
     let pts = |name: &str| {
         store
             .get(name)
@@ -128,20 +135,19 @@ pub fn show(ui: &mut Ui, view: &HetnetView, store: &SeriesStore, settings: &Plot
         plot = plot.legend(Legend::default());
     }
     plot.show(ui, |pui| {
-        for (k, (name, label)) in [
-            ("pql_policy_change_episode", "PQL"),
-            ("idqn_policy_change_episode", "IDQN"),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let p = pts(name);
-            if !p.is_empty() {
-                pui.line(
-                    Line::new(label, PlotPoints::from(p))
-                        .color(palette(k))
-                        .width(1.5),
-                );
+        for (k, stem, label) in [(0, "pql", "PQL"), (1, "idqn", "IDQN")] {
+            for (suffix, what, width) in [
+                ("_policy_change_visited_episode", "visited", 2.0),
+                ("_policy_change_episode", "fixed probe", 0.8),
+            ] {
+                let p = pts(&format!("{stem}{suffix}"));
+                if !p.is_empty() {
+                    pui.line(
+                        Line::new(format!("{label}, {what}"), PlotPoints::from(p))
+                            .color(palette(k))
+                            .width(width),
+                    );
+                }
             }
         }
     });

@@ -47,7 +47,7 @@ fn hetnet_panel_renders_a_view_from_a_short_run() {
         });
     harness.run();
     harness.get_by_label("episode 5 of 6, slot 5 of 10");
-    harness.get_by_label("PQL λ = 1.00");
+    harness.get_by_label("PQL λ = 1.00 (margin penalty)");
     assert!(
         harness
             .query_by_label_contains("Sum rate / WMMSE")
@@ -55,7 +55,7 @@ fn hetnet_panel_renders_a_view_from_a_short_run() {
     );
     assert!(
         harness
-            .query_by_label_contains("Policy-change rate")
+            .query_by_label_contains("Policy drift: share of the states an agent visited")
             .is_some()
     );
     assert!(

@@ -15,10 +15,16 @@
 //!   λ · [max_a (Q(o, a) + m·1[a ≠ a*]) − Q(o, a*)], which is zero only when a* is greedy by
 //!   at least the margin m.
 //!
+//! That is form (a), `pql_form = "margin"`. Form (b) of the notes, `pql_form = "proximal"`,
+//! anchors instead the value of the best experienced action to a slowly moving copy θ̄ of the
+//! network (Polyak average, rate `pql_tau`): λ · (Q(o, a*; θ) − Q(o, a*; θ̄))², so the value
+//! that decides a revisit cannot move fast. `"proximal_margin"` adds both terms.
+//!
 //! With λ = 0 the loss is the plain DQN loss, so PQL and IDQN are the same code.
 
 use std::collections::HashMap;
 
+use crate::labs::hetnet::config::PqlForm;
 use crate::labs::hetnet::mlp::{Adam, Mlp};
 use crate::nn::argmax;
 use crate::rng::Rng;
@@ -54,6 +60,10 @@ pub struct TrainParams {
     pub lambda: f32,
     /// PQL margin m.
     pub margin: f32,
+    /// Which penalty terms PQL adds.
+    pub form: PqlForm,
+    /// Polyak rate of the slow copy θ̄.
+    pub tau: f32,
 }
 
 /// Per-action reward statistics of one quantised state.
@@ -69,6 +79,8 @@ struct StateRecord {
 pub struct Agent {
     online: Mlp,
     target: Mlp,
+    /// Slowly moving copy θ̄ of `online` (the proximal forms' anchor).
+    slow: Mlp,
     adam: Adam,
     replay: Vec<Transition>,
     capacity: usize,
@@ -93,6 +105,7 @@ impl Agent {
         let online = Mlp::new(sizes, init);
         Agent {
             target: online.clone(),
+            slow: online.clone(),
             adam: Adam::new(&online),
             online,
             replay: Vec::with_capacity(capacity),
@@ -107,6 +120,11 @@ impl Agent {
     /// The action with the highest Q-value (lowest index on ties).
     pub fn greedy(&self, obs: &[f32]) -> usize {
         argmax(&self.online.predict(obs))
+    }
+
+    /// The online Q-network.
+    pub fn net(&self) -> &Mlp {
+        &self.online
     }
 
     /// ε-greedy action.
@@ -184,6 +202,12 @@ impl Agent {
         let q_next = self.target.forward(&xn, b).pop().unwrap_or_default();
         let acts = self.online.forward(&x, b);
         let q = acts.last().cloned().unwrap_or_default();
+        let pen = hp.lambda > 0.0;
+        let q_slow = if pen && hp.form.proximal() {
+            self.slow.forward(&x, b).pop().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let mut dout = vec![0.0f32; b * na];
         let mut td_loss = 0.0;
         let mut penalised = 0usize;
@@ -195,28 +219,38 @@ impl Agent {
             td_loss += (err * err) as f64;
             // Huber gradient (clipped at 1): robust to the heavy tails of rate rewards.
             dout[r * na + t.action] += err.clamp(-1.0, 1.0) / b as f32;
-            if hp.lambda > 0.0
-                && let Some(star) = self.best_action(t.key)
-            {
+            if pen && let Some(star) = self.best_action(t.key) {
                 penalised += 1;
                 let qr = &q[r * na..(r + 1) * na];
-                let mut worst = star;
-                let mut worst_v = qr[star];
-                for (a, &v) in qr.iter().enumerate() {
-                    let v = if a == star { v } else { v + hp.margin };
-                    if v > worst_v {
-                        worst = a;
-                        worst_v = v;
+                if hp.form.margin() {
+                    let mut worst = star;
+                    let mut worst_v = qr[star];
+                    for (a, &v) in qr.iter().enumerate() {
+                        let v = if a == star { v } else { v + hp.margin };
+                        if v > worst_v {
+                            worst = a;
+                            worst_v = v;
+                        }
+                    }
+                    if worst != star {
+                        dout[r * na + worst] += hp.lambda / b as f32;
+                        dout[r * na + star] -= hp.lambda / b as f32;
                     }
                 }
-                if worst != star {
-                    dout[r * na + worst] += hp.lambda / b as f32;
-                    dout[r * na + star] -= hp.lambda / b as f32;
+                if hp.form.proximal() {
+                    let d = qr[star] - q_slow[r * na + star];
+                    dout[r * na + star] += 2.0 * hp.lambda * d / b as f32;
                 }
             }
         }
         let grad = self.online.backward(&acts, dout, b);
         self.adam.step(&mut self.online, &grad, hp.lr);
+        // The slow copy always follows (it only feeds the proximal forms), so that a form or
+        // λ switched on mid-run anchors to recent values.
+        let tau = hp.tau;
+        for (s, &o) in self.slow.params.iter_mut().zip(&self.online.params) {
+            *s += tau * (o - *s);
+        }
         Some(UpdateStats {
             td_loss: td_loss / b as f64,
             penalised: penalised as f64 / b as f64,

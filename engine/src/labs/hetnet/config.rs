@@ -26,6 +26,41 @@ impl RewardForm {
     }
 }
 
+/// Which reading of the PQL penalty the PQL learner adds to its TD loss (see
+/// [`crate::labs::hetnet::agent`]; candidates (a) and (b) of the research notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PqlForm {
+    /// (a) Large margin: λ·[max_a(Q(o,a) + m·1[a≠a*]) − Q(o,a*)].
+    #[default]
+    Margin,
+    /// (b) Proximal: λ·(Q(o,a*;θ) − Q(o,a*;θ̄))², θ̄ a slowly updated copy of the network.
+    Proximal,
+    /// (b) with (a)'s margin term added: both pulls at once.
+    ProximalMargin,
+}
+
+impl PqlForm {
+    /// The config spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            PqlForm::Margin => "margin",
+            PqlForm::Proximal => "proximal",
+            PqlForm::ProximalMargin => "proximal_margin",
+        }
+    }
+
+    /// Whether the form has the margin term.
+    pub fn margin(self) -> bool {
+        matches!(self, PqlForm::Margin | PqlForm::ProximalMargin)
+    }
+
+    /// Whether the form has the proximal term (and so needs the slow copy θ̄).
+    pub fn proximal(self) -> bool {
+        matches!(self, PqlForm::Proximal | PqlForm::ProximalMargin)
+    }
+}
+
 /// The lab's configuration; every field has a default so presets list only what they change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -84,12 +119,20 @@ pub struct HetnetConfig {
     pub eps_decay_frac: f64,
     /// PQL penalty weight λ (0 makes PQL identical to IDQN).
     pub lambda: f64,
+    /// Form of the PQL penalty.
+    pub pql_form: PqlForm,
+    /// Polyak rate τ of the slow copy θ̄ used by the proximal forms (θ̄ ← (1−τ)θ̄ + τθ after
+    /// every update).
+    pub pql_tau: f64,
     /// Margin m of the PQL penalty (in scaled-reward units).
     pub pql_margin: f64,
     /// Bin width used to quantise observations into revisitable states for PQL.
     pub pql_bin: f64,
     /// Observations per agent in the fixed probe set for the policy-change rate.
     pub probe_size: usize,
+    /// Window W (episodes) of the visited-state policy-change rate: the share of the states an
+    /// agent visited in an episode on which its greedy action differs from W episodes before.
+    pub drift_window: usize,
 }
 
 impl Default for HetnetConfig {
@@ -122,9 +165,12 @@ impl Default for HetnetConfig {
             eps_end: 0.02,
             eps_decay_frac: 0.4,
             lambda: 1.0,
+            pql_form: PqlForm::Margin,
+            pql_tau: 0.01,
             pql_margin: 0.05,
             pql_bin: 0.2,
             probe_size: 64,
+            drift_window: 10,
         }
     }
 }
@@ -142,6 +188,9 @@ impl LabConfig for HetnetConfig {
         Range::float("lambda", 0.0, 10.0, false),
         Range::choice("reward", &["sum_rate", "own_minus_cost"]),
         Range::int("probe_size", 1, 10_000),
+        Range::choice("pql_form", &["margin", "proximal", "proximal_margin"]),
+        Range::float("pql_tau", 1e-4, 1.0, true),
+        Range::int("drift_window", 1, 1000),
     ];
 
     fn check(&self) -> Result<(), LabError> {

@@ -1,9 +1,13 @@
 //! One learning method (PQL or IDQN): a team of independent agents, their memory of the
 //! previous slot, and per-episode bookkeeping.
 
+use std::collections::VecDeque;
+
 use crate::labs::hetnet::agent::{Agent, TrainParams, Transition, UpdateStats};
 use crate::labs::hetnet::config::HetnetConfig;
 use crate::labs::hetnet::env::{Env, OBS, observe, reward, state_key};
+use crate::labs::hetnet::mlp::Mlp;
+use crate::nn::argmax;
 use crate::rng::Rng;
 use crate::wireless::rates;
 
@@ -40,6 +44,13 @@ pub struct Learner {
     pub probe_actions: Option<Vec<Vec<usize>>>,
     /// Latest per-agent policy-change rate.
     pub agent_change: Vec<Option<f64>>,
+    /// Observations each agent met in the current episode (for the visited-state drift).
+    visited: Vec<Vec<Vec<f32>>>,
+    /// Every agent's online network at the end of each of the last `drift_window` episodes,
+    /// oldest first.
+    snapshots: VecDeque<Vec<Mlp>>,
+    /// Latest per-agent visited-state policy-change rate.
+    pub agent_change_visited: Vec<Option<f64>>,
 }
 
 impl Learner {
@@ -76,6 +87,9 @@ impl Learner {
             episode_stats: (0.0, 0.0, 0),
             probe_actions: None,
             agent_change: vec![None; n],
+            visited: vec![Vec::new(); n],
+            snapshots: VecDeque::new(),
+            agent_change_visited: vec![None; n],
         }
     }
 
@@ -114,6 +128,7 @@ impl Learner {
                 });
             }
             level.push(self.agents[i].act(&o, eps));
+            self.visited[i].push(o.clone());
             obs.push(o);
         }
         let p: Vec<f64> = (0..n).map(|i| env.levels[i][level[i]]).collect();
@@ -141,6 +156,8 @@ impl Learner {
             batch: cfg.batch_size,
             lambda: self.lambda as f32,
             margin: cfg.pql_margin as f32,
+            form: cfg.pql_form,
+            tau: cfg.pql_tau as f32,
         };
         for a in &mut self.agents {
             if let Some(UpdateStats { td_loss, penalised }) = a.train(hp) {
@@ -179,6 +196,38 @@ impl Learner {
             per.iter().sum::<f64>() / per.len().max(1) as f64
         });
         self.probe_actions = Some(now);
+        rate
+    }
+
+    /// Drift where it matters: on every observation each agent met in the episode just ended,
+    /// the share whose greedy action now differs from the greedy action of the agent's network
+    /// `window` episodes before (fewer while the run is younger than that), mean over agents.
+    /// None after the first episode. Clears the episode's observations.
+    pub fn check_visited(&mut self, window: usize) -> Option<f64> {
+        let now: Vec<Mlp> = self.agents.iter().map(|a| a.net().clone()).collect();
+        let rate = self.snapshots.front().map(|old| {
+            let per: Vec<f64> = old
+                .iter()
+                .zip(&now)
+                .zip(&self.visited)
+                .map(|((o, n), vs)| {
+                    let changed = vs
+                        .iter()
+                        .filter(|v| argmax(&o.predict(v)) != argmax(&n.predict(v)))
+                        .count();
+                    changed as f64 / vs.len().max(1) as f64
+                })
+                .collect();
+            self.agent_change_visited = per.iter().map(|&x| Some(x)).collect();
+            per.iter().sum::<f64>() / per.len().max(1) as f64
+        });
+        self.snapshots.push_back(now);
+        while self.snapshots.len() > window.max(1) {
+            self.snapshots.pop_front();
+        }
+        for v in &mut self.visited {
+            v.clear();
+        }
         rate
     }
 

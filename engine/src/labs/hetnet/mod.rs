@@ -22,7 +22,7 @@ use crate::lab::{Knob, Lab, LabConfig, NoAction, StepReport};
 use crate::rng::Rng;
 use crate::wireless::{fp_from, max_power, multi_start, random_power, sinr, sum_rate, wmmse_from};
 
-pub use config::{HetnetConfig, RewardForm};
+pub use config::{HetnetConfig, PqlForm, RewardForm};
 pub use env::Env;
 use learner::Learner;
 pub use view::{HetnetView, LearnerView, MethodSlot};
@@ -65,6 +65,8 @@ pub struct HetnetLab {
     ratios: Vec<Vec<f64>>,
     /// PQL and IDQN policy-change rates per episode (from the second check on).
     changes: Vec<Vec<f64>>,
+    /// PQL and IDQN visited-state policy-change rates per episode (from the second on).
+    changes_visited: Vec<Vec<f64>>,
     record: Vec<SlotRecord>,
     last_record: Vec<SlotRecord>,
 }
@@ -152,6 +154,13 @@ impl HetnetLab {
                     report.push(format!("{stem}_policy_change"), m);
                 }
             }
+            if let Some(c) = self.learners[k].check_visited(self.cfg.drift_window) {
+                self.changes_visited[k].push(c);
+                report.push(format!("{stem}_policy_change_visited_episode"), c);
+                if let Some(m) = Self::tail_mean(&self.changes_visited[k], w) {
+                    report.push(format!("{stem}_policy_change_visited"), m);
+                }
+            }
         }
         report.push("epsilon", self.epsilon());
         self.base_rate = [0.0; 4];
@@ -225,6 +234,7 @@ impl Lab for HetnetLab {
             base_slot: Vec::new(),
             ratios: vec![Vec::new(); STEMS.len()],
             changes: vec![Vec::new(); 2],
+            changes_visited: vec![Vec::new(); 2],
             record: Vec::new(),
             last_record: Vec::new(),
             cfg,
@@ -341,10 +351,13 @@ impl Lab for HetnetLab {
                         l.counts.clone()
                     },
                     policy_change: l.agent_change.clone(),
+                    policy_change_visited: l.agent_change_visited.clone(),
                 })
                 .collect(),
             epsilon: self.epsilon(),
             lambda: self.learners[0].lambda,
+            pql_form: self.cfg.pql_form.name().into(),
+            drift_window: self.cfg.drift_window,
             reward: self.cfg.reward.name().into(),
         }
     }
@@ -363,6 +376,13 @@ impl Lab for HetnetLab {
                 "lambda",
                 "PQL penalty λ",
                 "Weight of PQL's pull toward each agent's best experienced action (0 = IDQN).",
+            ),
+            Knob::new(
+                "pql_form",
+                "PQL penalty form",
+                "margin: keep each revisited state's best experienced action greedy by a margin. \
+                 proximal: keep its value close to a slowly moving copy of the network. \
+                 proximal_margin: both.",
             ),
             Knob::new(
                 "eps_end",

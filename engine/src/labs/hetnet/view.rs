@@ -25,6 +25,8 @@ pub struct LearnerView {
     pub action_counts: Vec<Vec<u32>>,
     /// Per agent, the latest policy-change rate on the probe set (None before the second check).
     pub policy_change: Vec<Option<f64>>,
+    /// Per agent, the latest visited-state policy-change rate over the drift window.
+    pub policy_change_visited: Vec<Option<f64>>,
 }
 
 /// The HetNet lab's snapshot.
@@ -56,6 +58,10 @@ pub struct HetnetView {
     pub epsilon: f64,
     /// PQL's λ now.
     pub lambda: f64,
+    /// PQL's penalty form ("margin", "proximal", "proximal_margin").
+    pub pql_form: String,
+    /// Window of the visited-state policy-change rate, episodes.
+    pub drift_window: usize,
     /// Reward form in use.
     pub reward: String,
 }
