@@ -286,6 +286,17 @@ fn the_lesson_player_renders_its_cards_and_plays_to_each_step() {
     );
     // The first card's race branched run B from step 0 with normalisation on.
     assert!(harness.state().race().is_some());
+    // Both runs idle before the click: while run B is still settling after its start, the
+    // window's layout can move under the button between finding it and the click landing.
+    let idle = |a: &TrainscopeApp| {
+        a.run()
+            .is_some_and(|r| r.runner.snapshot().status == Status::Paused)
+            && a.race()
+                .is_some_and(|r| r.runner.snapshot().status == Status::Paused)
+    };
+    assert!(settle(&mut harness, &idle));
+    harness.step();
+    harness.step();
     harness.get_by_label("Play to next card").click();
     assert!(settle(&mut harness, &|a| a
         .lesson()
