@@ -33,7 +33,7 @@ fn open_and_step(name: &str, expect: &str) {
         preset.apply_set(s).expect(s);
     }
     let ctx = egui::Context::default();
-    let app = TrainscopeApp::new(&ctx, Settings::default(), Some(preset));
+    let app = TrainscopeApp::with_runs_dir(&ctx, Settings::default(), Some(preset), None);
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(|ui, app: &mut TrainscopeApp| app.draw(ui), {
@@ -90,7 +90,7 @@ fn a_race_runs_a_variant_beside_the_run_and_compares_them() {
         preset.apply_set(s).expect(s);
     }
     let ctx = egui::Context::default();
-    let mut app = TrainscopeApp::new(&ctx, Settings::default(), Some(preset));
+    let mut app = TrainscopeApp::with_runs_dir(&ctx, Settings::default(), Some(preset), None);
     // A bad line is reported with its number and starts nothing.
     let err = app
         .start_race("lr=0.01\nlr_typo=2")

@@ -178,7 +178,9 @@ fn a_session_saved_from_the_window_after_knob_changes_checks_and_reopens() {
         preset.apply_set(s).expect("tiny");
     }
     let ctx = egui::Context::default();
-    let mut app = TrainscopeApp::new(&ctx, Settings::default(), Some(preset));
+    let runs = tmp("gui-runs");
+    let mut app =
+        TrainscopeApp::with_runs_dir(&ctx, Settings::default(), Some(preset), Some(runs.clone()));
     let wait = Duration::from_secs(120);
     {
         let r = &app.run().expect("run").runner;
@@ -193,6 +195,11 @@ fn a_session_saved_from_the_window_after_knob_changes_checks_and_reopens() {
         assert!(r.wait_until(wait, |s| s.step == 6 && s.status == Status::Paused));
         assert_eq!(r.read(|s| s.log.events.len()), 2);
     }
+    // The window streamed the run's log as it went: both knob changes are on disk already.
+    let streamed = trainscope_engine::logstream::list_runs(&runs);
+    assert_eq!(streamed.len(), 1, "{streamed:?}");
+    let (log, _) = trainscope_engine::logstream::read_file(&streamed[0]).expect("reads");
+    assert_eq!(log.events.len(), 2);
     app.set_notes("layer 2 without normalisation");
     let d = tmp("gui");
     let path = d.join("gui.trainscope");
@@ -212,6 +219,7 @@ fn a_session_saved_from_the_window_after_knob_changes_checks_and_reopens() {
     let now = r.read(|s| trainscope_engine::Curves::of(&s.series));
     assert_eq!(recorded.first_difference(&now), None);
     let _ = std::fs::remove_dir_all(&d);
+    let _ = std::fs::remove_dir_all(&runs);
 }
 
 #[test]
@@ -251,7 +259,8 @@ fn the_lesson_player_renders_its_cards_and_plays_to_each_step() {
     }
     lesson.fit(6);
     let ctx = egui::Context::default();
-    let mut app = TrainscopeApp::new(&ctx, Settings::default(), Some(lesson.preset.clone()));
+    let mut app =
+        TrainscopeApp::with_runs_dir(&ctx, Settings::default(), Some(lesson.preset.clone()), None);
     app.open_lesson(lesson);
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))

@@ -76,8 +76,25 @@ pub struct TrainscopeApp {
 }
 
 impl TrainscopeApp {
-    /// Builds the app; `initial` overrides the persisted preset.
+    /// Builds the app; `initial` overrides the persisted preset. The main run's log streams to
+    /// the user's runs folder ([`trainscope_engine::logstream::runs_dir`]).
     pub fn new(ctx: &egui::Context, settings: Settings, initial: Option<Preset>) -> Self {
+        Self::with_runs_dir(
+            ctx,
+            settings,
+            initial,
+            trainscope_engine::logstream::runs_dir(),
+        )
+    }
+
+    /// [`TrainscopeApp::new`] streaming the main run's logs to `runs_dir` (`None`: not at
+    /// all), from the first run on; tests use it to keep out of the user's folder.
+    pub fn with_runs_dir(
+        ctx: &egui::Context,
+        settings: Settings,
+        initial: Option<Preset>,
+        runs_dir: Option<PathBuf>,
+    ) -> Self {
         let presets = Preset::builtins().unwrap_or_default();
         let backend = Backend::select(settings.backend);
         let mut app = TrainscopeApp {
@@ -101,7 +118,7 @@ impl TrainscopeApp {
             pending_branch: None,
             figure_pick: None,
             frames: frame_stats::FrameStats::default(),
-            runs_dir: trainscope_engine::logstream::runs_dir(),
+            runs_dir,
         };
         let start = initial.or_else(|| {
             app.presets
