@@ -39,7 +39,7 @@ CARGO_FLAGS=(${TRAINSCOPE_CARGO_FLAGS:-})
 
 # name|needs|cost|what (the README place and the command behind it)
 TABLES=(
-  "ff-quick|cpu|~8.5 min on 2 idle cores (README: 8 min 15 s)|FF headline sentence and the first row of the FF results table: run ff-mnist-quick"
+  "ff-quick|cpu|~3-4 min on 2 idle cores (README: 3 min 6 s)|FF headline sentence and the first row of the FF results table: run ff-mnist-quick"
   "ff-race|cpu|~3-6 min (README: 5 min 35 s shared)|FF table rows ff-mnist-race and its one-pass readout: run ff-mnist-race"
   "ff-unsupervised|cpu|~2-4 min (README: 4 min 3 s shared)|FF table row ff-mnist-unsupervised and its part-way errors: run ff-mnist-unsupervised"
   "ff-recurrent|cpu|~10 min on 2 idle cores (README: 10 min 10 s; 34 min heavily shared)|FF table row ff-mnist-recurrent and its part-way errors: run ff-mnist-recurrent"
