@@ -165,7 +165,24 @@ def sigmoid(np, x):
     return np.float32(1.0) / (np.float32(1.0) + np.exp(-x))
 
 
-class NumpyPeer:
+class Peer:
+    """What both peers share: one training step (the FF step, then the BP twin's) and its rate.
+    A peer defines batch(), ff_step(x, y), bp_step(x, y) and bp (None without the twin)."""
+
+    def step(self):
+        x, y = self.batch()
+        self.ff_step(x, y)
+        if self.bp is not None:
+            self.bp_step(x, y)
+
+    def rate(self, steps):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            self.step()
+        return steps / (time.perf_counter() - t0)
+
+
+class NumpyPeer(Peer):
     def __init__(self, np, args):
         self.np = np
         self.args = args
@@ -256,20 +273,9 @@ class NumpyPeer:
         opt.step(gws + gbs, self.args.bp_lr)
         return loss
 
-    def step(self):
-        x, y = self.batch()
-        self.ff_step(x, y)
-        if self.bp is not None:
-            self.bp_step(x, y)
-
-    def rate(self, steps):
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            self.step()
-        return steps / (time.perf_counter() - t0)
 
 
-class TorchPeer:
+class TorchPeer(Peer):
     """The same two steps in PyTorch: nn.Linear layers, autograd, torch.optim.Adam."""
 
     def __init__(self, torch, args):
@@ -351,17 +357,6 @@ class TorchPeer:
         self.bp_opt.step()
         return loss.item()
 
-    def step(self):
-        x, y = self.batch()
-        self.ff_step(x, y)
-        if self.bp is not None:
-            self.bp_step(x, y)
-
-    def rate(self, steps):
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            self.step()
-        return steps / (time.perf_counter() - t0)
 
 
 def make_peer(args):

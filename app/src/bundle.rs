@@ -189,16 +189,7 @@ pub fn members(session: &Session) -> Result<Vec<(String, Vec<u8>)>> {
         .unwrap_or_else(|_| session.log.preset.clone());
     for name in session.figure_series() {
         let fig = Figure::of(&session.curves, std::slice::from_ref(&name), &title);
-        let safe: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let safe = trainscope_engine::logstream::file_safe(&name);
         files.push((format!("figures/{safe}.svg"), fig.svg()?.into_bytes()));
         files.push((format!("figures/{safe}.png"), fig.png()?));
     }

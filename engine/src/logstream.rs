@@ -286,6 +286,20 @@ pub fn read_file(path: &Path) -> Result<(RunLog, ReadInfo), LabError> {
     }
 }
 
+/// `name` with every character other than ASCII letters, digits, `-` and `_` replaced by `_`:
+/// safe as (part of) a file name on every platform.
+pub fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// Where the window streams its run logs: `$TRAINSCOPE_RUNS_DIR` when set, else `runs/` in
 /// the user's data folder (`$XDG_DATA_HOME/trainscope`, by default
 /// `~/.local/share/trainscope`; `~/Library/Application Support/trainscope` on macOS;
@@ -323,16 +337,7 @@ pub fn new_run_path(dir: &Path, preset: &str) -> PathBuf {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let safe: String = preset
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe = file_safe(preset);
     // A counter keeps two runs opened in the same second (by one process) apart and in order.
     static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 1000;
