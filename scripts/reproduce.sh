@@ -64,6 +64,7 @@ TABLES=(
   "hetnet-fresh|cpu|6 runs x 1.5-4 min: ~9-23 min|HetNet 'Fresh seeds 4 / 5 / 6' sentence: run hetnet-pql --set seed=S --set lambda=L, S = 4 5 6, L = 1 0.1"
   "hetnet-drift|cpu|6 runs x 1.5-2.5 min: ~10-15 min|HetNet per-seed drift table (seeds 1-6, the preset's lambda and form): run hetnet-pql --set seed=S, S = 1..6"
   "hetnet-forms|cpu|10 runs x 1.5-2.5 min: ~15-25 min|HetNet penalty-form choice on training seeds 11 and 12: run hetnet-pql --set seed=S --set pql_form=F --set lambda=L for (F, L) = (margin, 0.3), (margin, 1), (proximal, 1), (proximal, 10), (proximal_margin, 1)"
+  "hetnet-lambda|cpu|12 runs x 1.5-2.5 min: ~18-30 min|HetNet choice of the preset's lambda on training seeds 11-14 (margin form; the rule is printed with the table): run hetnet-pql --set seed=S --set pql_form=margin --set lambda=L, L = 0.1 0.3 1, S = 11..14"
   "hetnet-bench|cpu|~1-3 min plus an examples build|HetNet WMMSE multi-start numbers (31.7 -> 38.6, 98% / 87%): cargo run -p trainscope-engine --example hetnet_bench (prints its own output)"
   "otafl|cpu|~1 min per seed on 2 cores (README: 55-56 s), 3 seeds|OTA-FL accuracy-per-seed and MSE-vs-power tables: run otafl-eval --set seed=S, S = 1 2 3"
   "otafl-bench|cpu|~1 min plus an examples build|OTA-FL benchmark paragraph: cargo run -p trainscope-engine --example otafl_bench -- 5 (prints its own output)"
@@ -303,6 +304,14 @@ do_table() {
         for s in $(seeds_or 11 12); do
           run_one "$t" "${fl%%:*}_lambda${fl##*:}_seed$s" hetnet-pql --set seed="$s" \
             --set pql_form="${fl%%:*}" --set lambda="${fl##*:}"
+        done
+      done
+      ;;
+    hetnet-lambda)
+      for l in $(lambdas_or 0.1 0.3 1); do
+        for s in $(seeds_or 11 12 13 14); do
+          run_one "$t" "lambda${l}_seed$s" hetnet-pql --set seed="$s" --set pql_form=margin \
+            --set lambda="$l"
         done
       done
       ;;
@@ -795,6 +804,37 @@ elif table in ("hetnet-drift", "hetnet-forms"):
         note(f"PQL ahead on sum rate in {rate} of {len(runs)} runs; lower visited drift in {vis}; "
              f"lower fixed-probe drift in {probe}; "
              f"{wall(mean([s['wall_seconds'] for s in runs]))} per run")
+
+elif table == "hetnet-lambda":
+    # The rule, fixed before any of these runs was made: a "win" on a training seed is PQL ahead
+    # of IDQN on sum rate AND lower on visited drift (same run); choose the lambda with the most
+    # wins; ties -> the larger smallest per-seed sum-rate lead, then the larger mean lead.
+    f3 = lambda v: f"{v:.3f}"
+    ss = seeds([11, 12, 13, 14])
+    lams = lambdas_arg.split(",") if lambdas_arg else ["0.1", "0.3", "1"]
+    keys = ("pql_wmmse_ratio", "idqn_wmmse_ratio", "pql_policy_change_visited",
+            "idqn_policy_change_visited", "pql_policy_change", "idqn_policy_change")
+    print("| margin form, λ (training seeds " + " / ".join(map(str, ss)) + ") | PQL / WMMSE | "
+          "IDQN / WMMSE | visited drift PQL | IDQN | fixed-probe drift PQL | IDQN | wins | "
+          "smallest / mean sum-rate lead |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    scores, allr = {}, []
+    for l in lams:
+        rs = [load(f"lambda{l}_seed{x}") for x in ss if have(f"lambda{l}_seed{x}")]
+        if not rs:
+            continue
+        allr.extend(rs)
+        leads = [s["pql_wmmse_ratio"] - s["idqn_wmmse_ratio"] for s in rs]
+        wins = sum(s["pql_wmmse_ratio"] > s["idqn_wmmse_ratio"]
+                   and s["pql_policy_change_visited"] < s["idqn_policy_change_visited"] for s in rs)
+        scores[l] = (wins, min(leads), mean(leads))
+        print(f"| {l} | " + " | ".join(" / ".join(f3(s[k]) for s in rs) for k in keys)
+              + f" | {wins} of {len(rs)} | {min(leads):+.3f} / {mean(leads):+.3f} |")
+    print()
+    if scores:
+        best = max(scores, key=lambda l: scores[l])
+        note(f"rule (most wins, then the larger smallest lead, then the larger mean lead): λ = {best}; "
+             f"{wall(mean([s['wall_seconds'] for s in allr]))} per run")
 
 elif table == "harms":
     ss = [x for x in seeds([1, 2]) if have(f"seed{x}")]
