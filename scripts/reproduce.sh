@@ -749,7 +749,7 @@ elif table in ("hetnet", "hetnet-fresh"):
         for l in lams:
             r = [runs[(l, x)]["pql_wmmse_ratio"] for x in ss]
             pcr = [runs[(l, x)]["pql_policy_change"] for x in ss]
-            name = "1 (preset)" if l == "1" else l
+            name = "0.1 (preset)" if l == "0.1" else l
             print(f"| {name} | " + " | ".join(map(f3, r)) + f" | {f3(mean(r))} | {slash(pcr)} |")
         print()
         wins = sum(runs[(l, x)]["pql_wmmse_ratio"] > runs[(l, x)]["idqn_wmmse_ratio"]
