@@ -2,7 +2,8 @@
 //! learns, and a trained model's islands sharpen over iterations on held-out images.
 
 use trainscope_engine::labs::glom::world::{
-    CLASSES, DISTRACTOR, FEATURES, PARTS, WorldParams, draw_image,
+    CLASSES, DISTRACTOR, FEATURES, PARTS, WorldParams, draw_image, draw_images,
+    draw_training_images,
 };
 use trainscope_engine::labs::glom::{GlomConfig, GlomLab, GlomView};
 use trainscope_engine::rng::Rng;
@@ -159,6 +160,85 @@ fn learns_and_islands_sharpen_over_iterations_on_held_out_images() {
     for name in ["acc_attn", "acc_t0", "island_score", "curve_ood_100_attn"] {
         assert!(metric(&fin, name).is_finite(), "{name}");
     }
+}
+
+#[test]
+fn training_noise_perturbs_only_the_part_features_and_is_bit_identical_when_off() {
+    let p = WorldParams {
+        grid: 8,
+        ambiguity: 0.5,
+        two_objects: 0.5,
+        distractors: 2,
+        max_rotation_deg: 30.0,
+        noise: 0.0,
+        ood: 0.0,
+    };
+    let clean = draw_images(&p, 20, &mut Rng::new(4).fork(2));
+    // Off: exactly the clean images, and the σ stream is not touched.
+    let mut sigma = Rng::new(4).fork(6);
+    let off = draw_training_images(&p, 20, 0.0, &mut Rng::new(4).fork(2), &mut sigma);
+    assert_eq!(off, clean);
+    assert_eq!(sigma.state(), Rng::new(4).fork(6).state());
+    // On: the same images (classes, poses, labels), noisy part features only.
+    let draw = || {
+        draw_training_images(
+            &p,
+            20,
+            0.6,
+            &mut Rng::new(4).fork(2),
+            &mut Rng::new(4).fork(6),
+        )
+    };
+    let on = draw();
+    assert_eq!(on, draw(), "seeded streams: same draws, same noise");
+    let mut sigmas = Vec::new();
+    for (a, b) in clean.iter().zip(&on) {
+        assert_eq!(
+            (&a.parts, &a.label, &a.object),
+            (&b.parts, &b.label, &b.object)
+        );
+        let mut sq = (0.0f64, 0usize);
+        for c in 0..64 {
+            let (ra, rb) = (
+                &a.features[c * FEATURES..(c + 1) * FEATURES],
+                &b.features[c * FEATURES..(c + 1) * FEATURES],
+            );
+            // Occupancy and the cell's position code are never perturbed; neither are empty cells.
+            assert_eq!(ra[..3], rb[..3]);
+            if a.label[c] < 0 {
+                assert_eq!(ra, rb);
+                continue;
+            }
+            for k in 3..FEATURES {
+                let d = (rb[k] - ra[k]) as f64;
+                sq.0 += d * d;
+                sq.1 += 1;
+            }
+        }
+        sigmas.push((sq.0 / sq.1 as f64).sqrt());
+    }
+    // Each image has its own σ in [0, 0.6]: some nearly clean, some clearly noisy, none beyond.
+    let lo = sigmas.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = sigmas.iter().copied().fold(0.0, f64::max);
+    assert!(
+        lo < 0.2 && hi > 0.35 && hi < 0.9,
+        "per-image noise {sigmas:?}"
+    );
+}
+
+#[test]
+fn training_noise_changes_the_run_and_stays_deterministic() {
+    let cfg = |train_noise| GlomConfig {
+        eval_every: 3,
+        train_noise,
+        ..tiny(5)
+    };
+    let clean = run(cfg(0.0), 6);
+    let a = run(cfg(0.5), 6);
+    let b = run(cfg(0.5), 6);
+    assert_eq!(a.0, b.0, "step metrics must match exactly");
+    assert_eq!(a.1, b.1, "final evaluation must match exactly");
+    assert_ne!(a.0, clean.0, "noisy training batches train differently");
 }
 
 #[test]

@@ -62,6 +62,11 @@ pub struct GlomConfig {
     pub curves_every_eval: bool,
     /// Evaluation-only Gaussian noise on the part features of the sample shown and of `acc_noise`.
     pub noise: f64,
+    /// Training-time noise augmentation: every training image gets Gaussian noise on its part
+    /// features (the same kind as `noise` at evaluation) with its own σ drawn uniformly from
+    /// [0, `train_noise`], on a seeded stream of its own (0 = off, clean training images). Both
+    /// models see the same noisy batches.
+    pub train_noise: f64,
     /// Train the T = 0 baseline (no iterations, no attention) on the same batches.
     pub baseline: bool,
     /// Pose-invariant parts: a location's own input keeps only occupancy and aspect ratio, and
@@ -103,6 +108,7 @@ impl Default for GlomConfig {
             eval_every: 100,
             curves_every_eval: false,
             noise: 0.0,
+            train_noise: 0.0,
             baseline: true,
             relative_pose: true,
             validation: false,
@@ -133,6 +139,7 @@ impl LabConfig for GlomConfig {
         Range::int("test_images", 1, 10_000),
         Range::int("curve_images", 1, 10_000),
         Range::float("noise", 0.0, 5.0, false),
+        Range::float("train_noise", 0.0, 5.0, false),
     ];
 
     fn check(&self) -> Result<(), LabError> {

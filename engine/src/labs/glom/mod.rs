@@ -44,6 +44,9 @@ const STREAM_TRAIN: u64 = 2;
 const STREAM_TEST: u64 = 3;
 const STREAM_NOISY: u64 = 4;
 const STREAM_SAMPLE: u64 = 5;
+/// The per-image σ of the training noise (`train_noise`); the noise itself comes from the
+/// training stream's own draws.
+const STREAM_TRAIN_NOISE: u64 = 6;
 const STREAM_CURVES: u64 = 100;
 /// Added to every evaluation stream label when `validation` is on: validation images come from
 /// streams the held-out test images never use.
@@ -58,6 +61,7 @@ pub struct GlomLab {
     opt: ModuleOptimizer,
     base: Option<(GlomNet, ModuleOptimizer)>,
     rng_train: Rng,
+    rng_train_noise: Rng,
     root: Rng,
     test: Vec<Image>,
     step: u64,
@@ -317,6 +321,7 @@ impl Lab for GlomLab {
             opt: AdamConfig::new().init(),
             base,
             rng_train: root.fork(STREAM_TRAIN),
+            rng_train_noise: root.fork(STREAM_TRAIN_NOISE),
             test: Vec::new(),
             root,
             cfg,
@@ -338,7 +343,13 @@ impl Lab for GlomLab {
     fn step(&mut self) -> Result<StepReport, LabError> {
         let mut report = StepReport::default();
         let p = self.params(self.cfg.ambiguity, 0.0, 0.0);
-        let images = world::draw_images(&p, self.cfg.batch_size, &mut self.rng_train);
+        let images = world::draw_training_images(
+            &p,
+            self.cfg.batch_size,
+            self.cfg.train_noise,
+            &mut self.rng_train,
+            &mut self.rng_train_noise,
+        );
         let (b, l) = (images.len(), self.l());
         let features: Vec<f32> = images
             .iter()

@@ -92,7 +92,8 @@ pub struct WorldParams {
     pub distractors: usize,
     /// Training range of the global rotation, ± degrees.
     pub max_rotation_deg: f64,
-    /// Evaluation-only Gaussian noise on the continuous part features.
+    /// Gaussian noise on the continuous part features (evaluation; in training only through
+    /// [`draw_training_images`]).
     pub noise: f64,
     /// Evaluation-only out-of-distribution strength in [0, 1]: 0 draws poses from the training
     /// range; s > 0 draws rotations of ±(max + s·90°) and scales of 1.2 + 0.5·s or 0.8 − 0.15·s,
@@ -298,6 +299,33 @@ pub fn draw_image(p: &WorldParams, rng: &mut Rng) -> Image {
 /// Draws `count` images from `rng`.
 pub fn draw_images(p: &WorldParams, count: usize, rng: &mut Rng) -> Vec<Image> {
     (0..count).map(|_| draw_image(p, rng)).collect()
+}
+
+/// Draws `count` training images from `rng`; with `max_noise > 0`, each image gets Gaussian
+/// noise on its part features with its own σ drawn uniformly from [0, `max_noise`] on
+/// `rng_sigma` (training-time augmentation; clean and heavily noisy images both occur). The
+/// images themselves — classes, poses, parts, labels — are those `rng` draws without noise,
+/// since [`draw_image`] takes the same draws from `rng` whatever the noise; at `max_noise = 0`
+/// the result is bit-identical to [`draw_images`] and `rng_sigma` is not touched.
+pub fn draw_training_images(
+    p: &WorldParams,
+    count: usize,
+    max_noise: f64,
+    rng: &mut Rng,
+    rng_sigma: &mut Rng,
+) -> Vec<Image> {
+    if max_noise <= 0.0 {
+        return draw_images(p, count, rng);
+    }
+    (0..count)
+        .map(|_| {
+            let noisy = WorldParams {
+                noise: max_noise * rng_sigma.uniform(),
+                ..*p
+            };
+            draw_image(&noisy, rng)
+        })
+        .collect()
 }
 
 /// Fixed sinusoidal position code of every location: sin and cos of π·k·x and π·k·y for
