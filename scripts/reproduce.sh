@@ -47,8 +47,8 @@ TABLES=(
   "ff-inference|cpu|~1-2 min|FF inference-cost sentence: run ff-mnist-race --steps 300 --set eval_every=0 (ff_inference_cost.json)"
   "first-figure|cpu|~7 min on 2 idle cores (30 s per lab's default preset plus its build)|README 'Something to see within 30 seconds' table: bench PRESET --first-seen 30 for every lab's default preset"
   "ff-norm|cpu|~2 min|FF normalisation ablation sentence: run ff-mnist-quick --set bp=false --set eval_every=0 --set test_limit=2000 --steps 150 --set normalize_layers=true|false"
-  "ff-fast|cpu|~3.5 min on 2 idle cores|Speed section, ff-mnist-fast sentence: run ff-mnist-fast"
-  "ff-fast-val|cpu|~9 min on 2 idle cores|Speed section, ff-mnist-fast validation table (hard negatives, 12 and 24 epochs): run ff-mnist-fast --set validation=10000 [--set epochs=24 --set eval_every=3000]"
+  "ff-fast|cpu|~8 min on 2 idle cores (README: 8 min 7 s)|Speed section, ff-mnist-fast sentence: run ff-mnist-fast"
+  "ff-fast-val|cpu|~11 min on 2 idle cores|Speed section, ff-mnist-fast validation table (hard negatives: 2x500 for 12 and 24 epochs, 2x1000 for 24): run ff-mnist-fast --set validation=10000 [--set layers=[500,500] --set epochs=12|24] --set eval_every=..."
   "speed|cpu|~8 min on 2 idle cores (the first time also ~2.8 GB of downloads and a few minutes for the PyTorch venv)|Speed section: bench ff-mnist-quick --steps 300 (with and without bp), --steps 10000 --window 500, --peer --steps 300 --rounds 6 (with and without bp)"
   "ff-bench-cpu|cpu|~8-10 min on 2 cores (ff-mnist-recurrent-paper alone ~5 min)|FF 'On the CPU the paper-sized presets were not run' paragraph: bench PRESET --steps 10 for the paper presets and the two CPU presets"
   "ff-paper-gpu|gpu|GPU: ~4 min on an H200 (README: 3 min 52 s) plus a --features gpu build|FF table row ff-mnist-paper --set epochs=13 and the GPU one-pass timing: run ff-mnist-paper --backend gpu --set epochs=13 --set eval_every=0"
@@ -226,8 +226,9 @@ do_table() {
     ff-inference) run_one "$t" run ff-mnist-race --steps 300 --set eval_every=0 ;;
     ff-fast) run_one "$t" run ff-mnist-fast ;;
     ff-fast-val)
-      run_one "$t" hard12 ff-mnist-fast --set validation=10000
-      run_one "$t" hard24 ff-mnist-fast --set validation=10000 --set epochs=24 --set eval_every=3000
+      run_one "$t" hard12 ff-mnist-fast --set validation=10000 --set 'layers=[500,500]' --set epochs=12
+      run_one "$t" hard24 ff-mnist-fast --set validation=10000 --set 'layers=[500,500]' --set epochs=24 --set eval_every=3000
+      run_one "$t" wide24 ff-mnist-fast --set validation=10000 --set eval_every=1500
       ;;
     speed)
       capture "$t" bench_bp ts bench ff-mnist-quick --steps 300
@@ -511,10 +512,11 @@ elif table == "ff-fast":
           f"{wall(s['wall_seconds'])} ({s['steps']:,} steps, {s['steps_per_second']:.0f} steps/s)")
 
 elif table == "ff-fast-val":
-    for r in ("hard12", "hard24"):
+    for r in ("hard12", "hard24", "wide24"):
         s = load(r)
-        print(f"hard negatives, {s['config']['epochs']:g} epochs: validation error {pct(s['val_error'])} "
-              f"in {wall(s['wall_seconds'])}")
+        widths = "×".join(str(w) for w in s['config']['layers'])
+        print(f"{widths}, hard negatives, {s['config']['epochs']:g} epochs: validation error "
+              f"{pct(s['val_error'])} in {wall(s['wall_seconds'])}")
 elif table == "first-figure":
     # The first held-out figure of each lab's default preset (README table), by series name.
     held = {

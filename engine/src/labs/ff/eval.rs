@@ -23,8 +23,43 @@ use super::{EVAL_CHUNK, FfLab, Net, SAMPLE_DIGITS};
 const ITER_DIGITS: usize = 100;
 
 /// For each of `n` unlabelled images (flat), the goodness summed over `voters` with each
-/// candidate label in the first ten pixels: `[n × CLASSES]`.
+/// candidate label in the first ten pixels: `[n × CLASSES]`. All ten labels go through the net
+/// in one batched pass ([`FfNet::label_sweep`]) and are read back once.
 pub(super) fn all_label_scores(
+    net: &FfNet,
+    flat: &[f32],
+    n: usize,
+    voters: &[usize],
+    opts: &PassOpts,
+    device: &Device,
+) -> Result<Vec<f32>, LabError> {
+    let mut x = flat.to_vec();
+    for r in 0..n {
+        x[r * PIXELS..r * PIXELS + CLASSES].fill(0.0);
+    }
+    let gs = net.label_sweep(matrix(x, n, PIXELS, device), CLASSES, opts);
+    let Some(total) = voters
+        .iter()
+        .filter_map(|&l| gs.get(l).cloned())
+        .reduce(|a, b| a + b)
+    else {
+        return Ok(vec![0f32; n * CLASSES]);
+    };
+    // Label-major on the device: row c·n + r is image r with label c.
+    let summed = to_vec(total)?;
+    let mut scores = vec![0f32; n * CLASSES];
+    for c in 0..CLASSES {
+        for r in 0..n {
+            scores[r * CLASSES + c] = summed[c * n + r];
+        }
+    }
+    Ok(scores)
+}
+
+/// [`all_label_scores`] the slow way: one full pass per candidate label (the reference the
+/// batched sweep is tested against).
+#[cfg(test)]
+fn all_label_scores_per_label(
     net: &FfNet,
     flat: &[f32],
     n: usize,
@@ -312,5 +347,68 @@ impl FfLab {
             best_wrong: mean(t_wrong),
             digits: n,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Backend;
+    use crate::labs::ff::config::Goodness;
+    use crate::nn::init_linear;
+    use crate::rng::Rng;
+
+    /// The batched sweep scores every image and label as ten separate passes do, for each
+    /// goodness form, with and without input normalisation, whatever the label pixels held.
+    #[test]
+    fn batched_label_sweep_matches_one_pass_per_label() {
+        let device = Backend::cpu().device;
+        let mut rng = Rng::new(7);
+        // Uniform init, so the biases are not zero and their path is checked too.
+        let net = FfNet {
+            layers: vec![
+                init_linear(PIXELS, 48, &mut rng, &device),
+                init_linear(48, 32, &mut rng, &device),
+                init_linear(32, 16, &mut rng, &device),
+            ],
+        };
+        let n = 13;
+        // Images with ink everywhere, including the label pixels, which the sweep overwrites.
+        let flat: Vec<f32> = (0..n * PIXELS).map(|_| rng.range_f32(0.0, 1.0)).collect();
+        for kind in [Goodness::Sum, Goodness::Mean, Goodness::NegSum] {
+            for normalize_input in [true, false] {
+                for normalize_layers in [true, false] {
+                    let opts = PassOpts {
+                        kind,
+                        straight_through: false,
+                        normalize_input,
+                        normalize_layers,
+                    };
+                    for voters in [vec![0, 1, 2], vec![1, 2]] {
+                        let fast = all_label_scores(&net, &flat, n, &voters, &opts, &device)
+                            .expect("batched");
+                        let slow =
+                            all_label_scores_per_label(&net, &flat, n, &voters, &opts, &device)
+                                .expect("per label");
+                        assert_eq!(fast.len(), n * CLASSES);
+                        let scale = slow.iter().fold(0f32, |m, v| m.max(v.abs()));
+                        assert!(scale > 0.0, "{opts:?}: all scores zero");
+                        for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {
+                            assert!(
+                                (a - b).abs() <= 1e-4 * scale,
+                                "{opts:?} voters {voters:?} row {} label {}: {a} vs {b}",
+                                i / CLASSES,
+                                i % CLASSES
+                            );
+                        }
+                        // The labels must matter, or the comparison would be empty.
+                        assert!(
+                            (0..n).any(|r| slow[r * CLASSES] != slow[r * CLASSES + 1]),
+                            "{opts:?}: scores do not depend on the label"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

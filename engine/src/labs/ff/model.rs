@@ -62,6 +62,57 @@ impl FfNet {
         }
         (goodness, acts)
     }
+
+    /// Goodness of every layer for each of `n` images under each of `labels` candidate labels
+    /// (a one-hot of value 1 in the first `labels` input columns), in one batched pass: per
+    /// layer a `[labels·n]` tensor, label-major (row `c·n + r` is image `r` with label `c`).
+    /// Equal, up to float rounding, to [`FfNet::pass`] on each labelled copy.
+    ///
+    /// `x` (`[n, d_in]`) holds the images with their first `labels` columns zero. The first
+    /// layer is linear, and the one-hot adds the same squared length (1) to every copy, so
+    /// the input normalisation divides all copies of a row by the same RMS: the first layer's
+    /// pre-activation for label `c` is `(x·W + W[c]) / rms + b`. One `[n, d_in]` product
+    /// replaces `labels` of them, and the later layers take all copies in one product each.
+    pub fn label_sweep(&self, x: Tensor<2>, labels: usize, opts: &PassOpts) -> Vec<Tensor<1>> {
+        let [n, d_in] = x.dims();
+        let mut goodness = Vec::with_capacity(self.layers.len());
+        let Some(first) = self.layers.first() else {
+            return goodness;
+        };
+        let w = first.weight.val();
+        let d1 = w.dims()[1];
+        let z = x.clone().matmul(w.clone()).unsqueeze_dim::<3>(0); // [1, n, d1]
+        let label_rows = w.narrow(0, 0, labels).unsqueeze_dim::<3>(1); // [labels, 1, d1]
+        let mut a = z + label_rows; // [labels, n, d1]
+        if opts.normalize_input {
+            // As `rms_normalize` of each labelled copy: mean over all d_in columns of the
+            // squares, the label's 1² included.
+            let rms = x
+                .square()
+                .sum_dim(1)
+                .add_scalar(1.0)
+                .div_scalar(d_in as f64)
+                .sqrt()
+                .add_scalar(1e-8)
+                .unsqueeze_dim::<3>(0); // [1, n, 1]
+            a = a / rms;
+        }
+        if let Some(b) = &first.bias {
+            a = a + b.val().unsqueeze_dims::<3>(&[0, 1]);
+        }
+        let mut h = relu(a.reshape([labels * n, d1]));
+        goodness.push(layer_goodness(h.clone(), opts.kind));
+        for layer in &self.layers[1..] {
+            let input = if opts.normalize_layers {
+                rms_normalize(h)
+            } else {
+                h
+            };
+            h = relu(layer.forward(input));
+            goodness.push(layer_goodness(h.clone(), opts.kind));
+        }
+        goodness
+    }
 }
 
 /// How a forward pass is run: the goodness form and the normalisation choices.
