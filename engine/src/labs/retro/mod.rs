@@ -13,6 +13,7 @@
 pub mod bert;
 pub mod cache;
 pub mod config;
+pub mod copytask;
 pub mod db;
 pub mod eval;
 pub mod index;

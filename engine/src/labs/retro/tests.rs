@@ -234,144 +234,19 @@ fn a_retrofitted_model_with_retrieval_off_is_bit_identical_to_its_frozen_baselin
     assert_eq!(w(&base.lm), w(&rf.lm));
 }
 
-/// Sizes of the copy task's model and data.
-#[derive(Debug, Clone, Copy)]
-struct CopySizes {
-    /// Chunk length.
-    m: usize,
-    /// Decoder width (the encoder's is half).
-    d: usize,
-    /// Vocabulary.
-    v: usize,
-    heads: usize,
-    lr: f64,
-}
-
-/// Mean loss of `model` on the targets of chunks 1.. of random sequences whose neighbours hold
-/// each chunk and its true continuation (`copy`) or only random tokens, after `steps` steps of
-/// training with copies; returns (loss with retrieval, loss without).
-fn copy_task(steps: usize, seed: u64, sizes: CopySizes) -> (f64, f64, f64) {
-    use crate::lm::model::token_losses;
-    use crate::lm::train::TrainSettings;
-    let device = crate::nn::autodiff_device(&Backend::cpu().device);
-    let CopySizes { m, d, v, heads, lr } = sizes;
-    let (l, k, b) = (4usize, 2usize, 16usize);
-    let (t, r) = (m * l, 2 * m);
-    let shape = LmShape {
-        vocab: v,
-        d_model: d,
-        layers: 4,
-        heads,
-        context: t,
-        tied: true,
-    };
-    let mut rng = Rng::new(seed);
-    let lm = TransformerLm::new(shape, &mut rng, &device);
-    let parts = RetroParts::new(
-        &shape,
-        RetroShape {
-            chunk: m,
-            d_enc: d / 2,
-            enc_layers: 1,
-            heads,
-            layers: RetroShape::every_third_from_middle(4),
-        },
-        &mut rng,
-        &device,
-    );
-    let mut model = RetroLm {
-        lm,
-        parts: Some(parts),
-    };
-    let settings = TrainSettings {
-        lr,
-        min_lr: lr / 10.0,
-        warmup: 20,
-        decay_steps: steps as u64,
-        weight_decay: 0.0,
-        beta2: 0.99,
-        grad_clip: 1.0,
-    };
-    let mut opt = settings.optimizer();
-    // A batch: sequences of t + 1 random tokens; chunk u's first neighbour is chunk u and its
-    // continuation (for the last chunk the continuation is the target beyond the window), the
-    // second is random.
-    let batch = |rng: &mut Rng, copy: bool| {
-        let mut x = Vec::with_capacity(b * t);
-        let mut y = Vec::with_capacity(b * t);
-        let mut nb = Vec::with_capacity(b * l * k * r);
-        for _ in 0..b {
-            let seq: Vec<u32> = (0..t + m).map(|_| rng.below(v) as u32).collect();
-            x.extend_from_slice(&seq[..t]);
-            y.extend_from_slice(&seq[1..t + 1]);
-            for u in 0..l {
-                for j in 0..k {
-                    for p in 0..r {
-                        let tok = if copy && j == 0 {
-                            seq[u * m + p]
-                        } else {
-                            rng.below(v) as u32
-                        };
-                        nb.push(tok as i64);
-                    }
-                }
-            }
-        }
-        let dev = device.clone();
-        (
-            int_tensor(&x, b, t, &dev),
-            int_tensor(&y, b, t, &dev),
-            Tensor::<4, Int>::from_data(TensorData::new(nb, [b, l, k, r]), &dev),
-        )
-    };
-    let mut data = Rng::new(seed + 100);
-    for step in 0..steps {
-        let (x, y, nb) = batch(&mut data, true);
-        let loss = token_losses(model.logits(x, Some(nb)), y).mean();
-        model = crate::nn::descend(model, loss, &mut opt, settings.lr_at(step as u64));
-    }
-    // Held-out sequences (a fresh stream): the loss on targets m−1 … t−1 (chunks 1 … l−1 and the
-    // token after the window), which only the neighbours can predict.
-    let mut held = Rng::new(seed + 200);
-    let model = model.valid();
-    let eval = |nb_copy: bool, retrieval: bool, rng: &mut Rng| {
-        let (x, y, nb) = batch(rng, nb_copy);
-        let dev = device.clone().without_autodiff();
-        let (x, y, nb) = (
-            Tensor::<2, Int>::from_data(x.into_data(), &dev),
-            Tensor::<2, Int>::from_data(y.into_data(), &dev),
-            Tensor::<4, Int>::from_data(nb.into_data(), &dev),
-        );
-        let losses =
-            to_vec(token_losses(model.logits(x, retrieval.then_some(nb)), y)).expect("losses");
-        let kept: Vec<f32> = losses
-            .chunks(t)
-            .flat_map(|row| row[m - 1..].to_vec())
-            .collect();
-        kept.iter().map(|&x| x as f64).sum::<f64>() / kept.len() as f64
-    };
-    let mut h1 = held.clone();
-    let mut h2 = held.clone();
-    (
-        eval(true, true, &mut held),
-        eval(false, true, &mut h1),
-        eval(true, false, &mut h2),
-    )
-}
-
 /// The check that retrieval can carry information at all: with a neighbour holding the exact
 /// continuation, a tiny RETRO must learn to copy it (random tokens, so nothing else predicts
 /// them); with random neighbours or retrieval off it must stay near ln V.
 #[test]
 fn a_tiny_retro_learns_to_copy_the_continuation_of_its_neighbour() {
-    let sizes = CopySizes {
+    let sizes = super::copytask::CopySizes {
         m: 4,
         d: 32,
         v: 32,
         heads: 2,
         lr: 3e-3,
     };
-    let (copy, random, off) = copy_task(1000, 3, sizes);
+    let (copy, random, off) = super::copytask::copy_task(1000, 3, sizes).expect("copy task");
     let chance = 32f64.ln();
     eprintln!(
         "copy task: with copies {copy:.3}, random neighbours {random:.3}, off {off:.3}, ln V {chance:.3}"
@@ -441,31 +316,4 @@ fn with_training_copies_the_first_neighbour_holds_the_chunk_and_its_continuation
         checked > 10 && exact * 4 >= checked * 3,
         "{exact} of {checked}"
     );
-}
-
-/// The copy task at other sizes, for exploration: `RETRO_COPY="m,d,v,heads,lr,steps;…"`.
-#[test]
-#[ignore]
-fn copy_task_sweep() {
-    let spec = std::env::var("RETRO_COPY").unwrap_or_else(|_| "4,32,32,2,0.003,300".into());
-    for item in spec.split(';') {
-        let f: Vec<f64> = item
-            .split(',')
-            .map(|x| x.trim().parse().expect("number"))
-            .collect();
-        let sizes = CopySizes {
-            m: f[0] as usize,
-            d: f[1] as usize,
-            v: f[2] as usize,
-            heads: f[3] as usize,
-            lr: f[4],
-        };
-        let clock = std::time::Instant::now();
-        let (copy, random, off) = copy_task(f[5] as usize, 3, sizes);
-        eprintln!(
-            "{item}: copy {copy:.3} random {random:.3} off {off:.3} ln V {:.3} ({:.0} s)",
-            (sizes.v as f64).ln(),
-            clock.elapsed().as_secs_f64()
-        );
-    }
 }
