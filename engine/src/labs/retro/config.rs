@@ -65,6 +65,17 @@ pub struct RetroConfig {
     pub d_enc: usize,
     /// Encoder layers.
     pub enc_layers: usize,
+    /// The relative-position logits of each CCA are stored divided by this (an effective
+    /// learning-rate multiplier for them; 1 = plain).
+    pub rel_scale: f64,
+    /// 0 = the retrieval parts start random; else the CCA starts as a copy path of token
+    /// identity with this gain (see the README).
+    pub copy_init: f64,
+    /// The relative-position logit each CCA head starts with at the aligned continuation
+    /// offset (0 = none; see the README).
+    pub align_init: f64,
+    /// How many CCA heads (the first ones) start with `align_init` (0 = all).
+    pub align_heads: usize,
     /// Neighbours per chunk in training.
     pub k_train: usize,
     /// Neighbours per chunk at evaluation (knob).
@@ -134,6 +145,10 @@ impl Default for RetroConfig {
             chunk: 32,
             d_enc: 64,
             enc_layers: 1,
+            rel_scale: 1.0,
+            copy_init: 0.0,
+            align_init: 0.0,
+            align_heads: 0,
             k_train: 2,
             k_eval: 2,
             db_fraction: 1.0,
@@ -214,6 +229,10 @@ impl LabConfig for RetroConfig {
         Range::int("chunk", 2, 256),
         Range::int("d_enc", 4, 1024),
         Range::int("enc_layers", 1, 8),
+        Range::float("rel_scale", 0.01, 1000.0, true),
+        Range::float("copy_init", 0.0, 10.0, false),
+        Range::float("align_init", 0.0, 30.0, false),
+        Range::int("align_heads", 0, 32),
         Range::int("k_train", 1, 16),
         Range::int("k_eval", 1, 16),
         Range::float("db_fraction", 0.01, 1.0, false),

@@ -25,6 +25,12 @@ pub struct CopySizes {
     pub heads: usize,
     /// Peak learning rate (cosine to a tenth).
     pub lr: f64,
+    /// The relative-position logits' scale ([`super::model::RelativeBias`]).
+    pub rel_scale: f32,
+    /// The CCA's copy-path gain (0 = random init).
+    pub copy_init: f32,
+    /// The aligned offset's starting relative logit (0 = none).
+    pub align_init: f32,
 }
 
 /// Trains a fresh RETRO of `sizes` for `steps` steps on random token sequences whose first
@@ -35,7 +41,16 @@ pub fn copy_task(steps: usize, seed: u64, sizes: CopySizes) -> Result<(f64, f64,
     use crate::lm::model::token_losses;
     use crate::lm::train::TrainSettings;
     let device = crate::nn::autodiff_device(&Backend::cpu().device);
-    let CopySizes { m, d, v, heads, lr } = sizes;
+    let CopySizes {
+        m,
+        d,
+        v,
+        heads,
+        lr,
+        rel_scale,
+        copy_init,
+        align_init,
+    } = sizes;
     let (l, k, b) = (4usize, 2usize, 16usize);
     let (t, r) = (m * l, 2 * m);
     let shape = LmShape {
@@ -56,6 +71,10 @@ pub fn copy_task(steps: usize, seed: u64, sizes: CopySizes) -> Result<(f64, f64,
             enc_layers: 1,
             heads,
             layers: RetroShape::every_third_from_middle(4),
+            rel_scale,
+            copy_init,
+            align_init,
+            align_heads: 0,
         },
         &mut rng,
         &device,

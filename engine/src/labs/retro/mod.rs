@@ -216,6 +216,10 @@ fn retro_shape(cfg: &RetroConfig) -> RetroShape {
         enc_layers: cfg.enc_layers,
         heads: cfg.heads,
         layers: RetroShape::every_third_from_middle(cfg.layers),
+        rel_scale: cfg.rel_scale as f32,
+        copy_init: cfg.copy_init as f32,
+        align_init: cfg.align_init as f32,
+        align_heads: cfg.align_heads,
     }
 }
 

@@ -29,7 +29,7 @@ use crate::lm::model::{LmShape, TransformerLm, causal_bias, normal_embedding, no
 use crate::rng::Rng;
 
 /// Sizes of the retrieval parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RetroShape {
     /// Chunk length m.
     pub chunk: usize,
@@ -41,6 +41,16 @@ pub struct RetroShape {
     pub heads: usize,
     /// 0-based decoder layers that are RETRO blocks (sorted).
     pub layers: Vec<usize>,
+    /// The factor the relative-position logits are stored divided by ([`RelativeBias`]).
+    pub rel_scale: f32,
+    /// 0 = plain random initialisation; else the CCA starts as a copy path of this gain
+    /// ([`RetroParts::copy_path`]).
+    pub copy_init: f32,
+    /// The relative-position logit every head starts with at the aligned continuation offset
+    /// (neighbour position m + i for attending position i); 0 = all zero.
+    pub align_init: f32,
+    /// How many heads (the first ones) start with `align_init`; 0 = all.
+    pub align_heads: usize,
 }
 
 impl RetroShape {
@@ -131,14 +141,42 @@ pub struct EncoderLayer {
 /// position (offset m: copying) in a handful of steps; by content alone that takes long.
 #[derive(Module, Debug)]
 pub struct RelativeBias {
-    /// `[heads, r + m − 1]`.
+    /// `[heads, r + m − 1]`, the logits divided by `scale`.
     pub table: Param<Tensor<2>>,
+    /// The logits are `scale · table`. Adam moves each entry by about the learning rate a step
+    /// whatever its gradient's size, so a table entry alone (one number per head and offset)
+    /// could rise by only ~1 in 400 steps at lr 3·10⁻³: too slow to single out one of k · 2m
+    /// neighbour tokens. Storing it scaled gives it `scale` times the learning rate (the
+    /// paper's cosine features times learned weights give many parameters per logit instead).
+    #[module(skip)]
+    pub scale: f32,
 }
 
 impl RelativeBias {
-    fn new(heads: usize, m: usize, device: &Device) -> Self {
+    fn new(
+        heads: usize,
+        m: usize,
+        scale: f32,
+        (align, align_heads): (f32, usize),
+        device: &Device,
+    ) -> Self {
+        // Offset p − i = m (the continuation token aligned with the attending position) is
+        // column (p − i) + m − 1 = 2m − 1.
+        let cols = 3 * m - 1;
+        let mut t = vec![0f32; heads * cols];
+        if align != 0.0 && scale != 0.0 {
+            let n = if align_heads == 0 {
+                heads
+            } else {
+                align_heads.min(heads)
+            };
+            for h in 0..n {
+                t[h * cols + 2 * m - 1] = align / scale;
+            }
+        }
         RelativeBias {
-            table: Param::from_tensor(Tensor::zeros([heads, 3 * m - 1], device)),
+            table: Param::from_tensor(Tensor::from_data(TensorData::new(t, [heads, cols]), device)),
+            scale,
         }
     }
 
@@ -153,6 +191,7 @@ impl RelativeBias {
         let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [m * k * r]), &device);
         self.table
             .val()
+            .mul_scalar(self.scale)
             .select(1, idx)
             .reshape([1, heads, m, k * r])
             .expand([n, heads, m, k * r])
@@ -205,9 +244,18 @@ impl RetroParts {
         let rel = shape
             .layers
             .iter()
-            .map(|_| RelativeBias::new(shape.heads, shape.chunk, device))
+            .map(|_| {
+                RelativeBias::new(
+                    shape.heads,
+                    shape.chunk,
+                    shape.rel_scale,
+                    (shape.align_init, shape.align_heads),
+                    device,
+                )
+            })
             .collect();
-        RetroParts {
+        let copy_init = shape.copy_init;
+        let parts = RetroParts {
             tok_in,
             pos,
             enc,
@@ -215,7 +263,44 @@ impl RetroParts {
             cca,
             rel,
             shape,
+        };
+        if copy_init > 0.0 {
+            parts.copy_path(d, copy_init, device)
+        } else {
+            parts
         }
+    }
+
+    /// Starts the retrieval path as a copy of token identity: the encoder's input projection
+    /// keeps the first d′ coordinates of the (shared) token embedding, each CCA's values read
+    /// those coordinates back into the decoder's width, and its output is `gain` times the
+    /// identity. The encoder layers start near the identity anyway (small residual outputs),
+    /// so an attended neighbour token adds (the d′-coordinate projection of) its own embedding
+    /// to the decoder's residual stream, which the tied unembedding reads as that token's
+    /// logit. Random init has to discover this path through four random maps while attention
+    /// is still spread over k · 2m tokens; at our scale it never does (the copy task). The
+    /// attention itself (queries, keys, relative logits) starts as before, and the random
+    /// draws are the same, so the run differs from plain init only in these three weights.
+    fn copy_path(mut self, d: usize, gain: f32, device: &Device) -> Self {
+        let de = self.shape.d_enc;
+        let eye = |rows: usize, cols: usize, col0: usize, scale: f32| {
+            let mut w = vec![0f32; rows * cols];
+            for i in 0..rows.min(cols - col0) {
+                w[i * cols + col0 + i] = scale;
+            }
+            Tensor::<2>::from_data(TensorData::new(w, [rows, cols]), device)
+        };
+        // [d, d′]: row i, column i for i < min(d, d′).
+        self.tok_in.weight = Param::from_tensor(eye(d, de, 0, 1.0));
+        for cca in &mut self.cca {
+            // [d′, 2d]: keep the key half, replace the value half by the embedding of d′ in d.
+            let w = cca.kv.weight.val();
+            let key = w.detach().narrow(1, 0, d);
+            let value = eye(de, d, 0, 1.0);
+            cca.kv.weight = Param::from_tensor(Tensor::cat(vec![key, value], 1).detach());
+            cca.o.weight = Param::from_tensor(eye(d, d, 0, gain));
+        }
+        self
     }
 
     /// Encodes neighbours `[B, l, k, r]` (through the decoder's token embedding `tok`)

@@ -37,6 +37,10 @@ fn tiny_model(m: usize) -> RetroLm {
             enc_layers: 2,
             heads: 2,
             layers: RetroShape::every_third_from_middle(4),
+            rel_scale: 1.0,
+            copy_init: 0.0,
+            align_init: 0.0,
+            align_heads: 0,
         },
         &mut rng,
         &device,
@@ -245,6 +249,9 @@ fn a_tiny_retro_learns_to_copy_the_continuation_of_its_neighbour() {
         v: 32,
         heads: 2,
         lr: 3e-3,
+        rel_scale: 1.0,
+        copy_init: 0.0,
+        align_init: 0.0,
     };
     let (copy, random, off) = super::copytask::copy_task(1000, 3, sizes).expect("copy task");
     let chance = 32f64.ln();
@@ -315,5 +322,43 @@ fn with_training_copies_the_first_neighbour_holds_the_chunk_and_its_continuation
     assert!(
         checked > 10 && exact * 4 >= checked * 3,
         "{exact} of {checked}"
+    );
+}
+
+/// The presets' initialisation (the CCA as a copy path, every head starting on the aligned
+/// continuation token, relative logits at 30× the learning rate) must learn to copy at a chunk
+/// length where plain random initialisation, on the same seed, data and steps, has not.
+#[test]
+fn copy_path_init_learns_to_copy_where_plain_init_does_not_yet() {
+    let plain = super::copytask::CopySizes {
+        m: 16,
+        d: 32,
+        v: 64,
+        heads: 2,
+        lr: 3e-3,
+        rel_scale: 1.0,
+        copy_init: 0.0,
+        align_init: 0.0,
+    };
+    let primed = super::copytask::CopySizes {
+        rel_scale: 30.0,
+        copy_init: 0.3,
+        align_init: 5.0,
+        ..plain
+    };
+    let chance = 64f64.ln();
+    let (p_copy, _, _) = super::copytask::copy_task(150, 3, plain).expect("plain");
+    let (copy, random, off) = super::copytask::copy_task(150, 3, primed).expect("primed");
+    eprintln!(
+        "m = 16, 150 steps: plain {p_copy:.3}; primed {copy:.3} (random {random:.3}, off {off:.3}); ln V {chance:.3}"
+    );
+    assert!(
+        p_copy > 0.8 * chance,
+        "plain init already copies: {p_copy:.3}"
+    );
+    assert!(copy < 0.5 * chance, "primed init did not copy: {copy:.3}");
+    assert!(
+        random > 0.9 * chance && off > 0.9 * chance,
+        "{random:.3} {off:.3}"
     );
 }
