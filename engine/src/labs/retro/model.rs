@@ -137,8 +137,9 @@ pub struct EncoderLayer {
 /// The relative-position logits of one CCA: a learned bias per head and offset between a
 /// neighbour token (position p of the r = 2m in neighbour + continuation) and an attending
 /// token (position i of the m in the attending chunk), offset p − i ∈ [−(m−1), r−1]. Zero at
-/// the start. With it a head can learn to read the continuation token aligned with its own
-/// position (offset m: copying) in a handful of steps; by content alone that takes long.
+/// the start, except `align_init` on the aligned offset m when set. With it a head can read
+/// the continuation token aligned with its own position (copying); by content alone that takes
+/// long.
 #[derive(Module, Debug)]
 pub struct RelativeBias {
     /// `[heads, r + m − 1]`, the logits divided by `scale`.
