@@ -1,6 +1,8 @@
-//! Hot loops that run on the host and must be fast even in a debug build: the workspace's dev
-//! profile compiles its own crates at `opt-level = 1`, where LLVM does not vectorise loops, so
-//! this small crate gets `opt-level = 3` of its own (see the workspace `Cargo.toml`).
+//! Hot loops that run on the host and must be fast even in a debug build: a fused Adam, and the
+//! element-wise passes of the Forward-Forward step and of its backprop twin, written out by hand.
+//! The workspace's dev profile compiles its own crates at `opt-level = 1`, where LLVM does not
+//! vectorise loops, so this small crate gets `opt-level = 3` of its own (see the workspace
+//! `Cargo.toml`).
 //!
 //! [`adam_update`] is Adam as burn's `AdamConfig` computes it (same moments, same bias
 //! correction, same epsilon placement), fused into one pass over the parameters, with one
@@ -115,6 +117,231 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     acc.iter().sum::<f32>() + tail
+}
+
+/// One Forward-Forward layer's shape and loss, for [`ff_layer`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FfLayerSpec {
+    /// Rows of the batch: the positives first, then as many negatives.
+    pub rows: usize,
+    /// Units of the layer.
+    pub cols: usize,
+    /// How many of the rows are positives (the loss averages each half over this count).
+    pub positives: usize,
+    /// The threshold θ, in the units of the goodness.
+    pub threshold: f32,
+    /// The goodness of a row is `scale · Σ y²`: 1 for the sum, 1/cols for the mean, −1 for the
+    /// negated sum.
+    pub scale: f32,
+    /// Softplus arguments below this count as zero and pass no gradient (the FF loss's floor).
+    pub floor: f32,
+}
+
+/// What [`ff_layer`] measured: each row's goodness and the layer's loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FfLayerOut {
+    /// Goodness of every row.
+    pub goodness: Vec<f32>,
+    /// softplus(θ − G⁺) averaged over the positives plus softplus(G⁻ − θ) averaged over the
+    /// negatives.
+    pub loss: f64,
+}
+
+/// burn's softplus with its default threshold of 20 (above it, the identity), and its slope.
+fn softplus_and_slope(t: f64) -> (f64, f64) {
+    if t > 20.0 {
+        (t, 1.0)
+    } else {
+        let e = t.exp();
+        (e.ln_1p(), e / (1.0 + e))
+    }
+}
+
+/// All of a Forward-Forward layer's element-wise work in one pass per row, given its
+/// pre-activations `a = x·W` (without the bias, `[rows, cols]`, row-major):
+/// y = max(a + bias, 0), each row's goodness `scale · Σ y²`, the loss
+/// softplus(max(θ − G⁺, floor)) + softplus(max(G⁻ − θ, floor)) (each half averaged), and then
+///
+/// - `next`, when given, receives y with every row divided by its root-mean-square (+1e-8),
+///   the input of the layer above;
+/// - `a` is overwritten by the loss's gradient with respect to the pre-activation when `grad`
+///   is set (`∂L/∂G · 2 · scale · y`, zero where the ReLU is off or the floor clamps), and by
+///   y itself otherwise.
+///
+/// Gradients below [`FLUSH`] are written as zero so the backward products never meet a
+/// subnormal float. Rows are independent, so the result does not depend on the thread count.
+pub fn ff_layer(
+    a: &mut [f32],
+    bias: &[f32],
+    spec: &FfLayerSpec,
+    next: Option<&mut [f32]>,
+    grad: bool,
+) -> FfLayerOut {
+    let FfLayerSpec { rows, cols, .. } = *spec;
+    assert!(
+        a.len() == rows * cols && bias.len() == cols && spec.positives <= rows,
+        "ff_layer: shapes do not match"
+    );
+    let per = 1.0 / spec.positives.max(1) as f64;
+    // One row: returns (goodness, loss share).
+    let row = |r: usize, a: &mut [f32], next: Option<&mut [f32]>| -> (f32, f64) {
+        let mut s = 0f32;
+        for (v, b) in a.iter_mut().zip(bias) {
+            let y = (*v + b).max(0.0);
+            *v = y;
+            s += y * y;
+        }
+        let g = spec.scale * s;
+        if let Some(next) = next {
+            let inv = 1.0 / ((s / cols as f32).sqrt() + 1e-8);
+            for (n, &y) in next.iter_mut().zip(a.iter()) {
+                *n = y * inv;
+            }
+        }
+        let positive = r < spec.positives;
+        let t = if positive {
+            spec.threshold as f64 - g as f64
+        } else {
+            g as f64 - spec.threshold as f64
+        };
+        let (value, slope) = if t < spec.floor as f64 {
+            (softplus_and_slope(spec.floor as f64).0, 0.0)
+        } else {
+            softplus_and_slope(t)
+        };
+        if grad {
+            // dL/dG: −slope/B for a positive (t = θ − G), +slope/B for a negative.
+            let dg = if positive { -slope * per } else { slope * per };
+            let k = (dg * 2.0 * spec.scale as f64) as f32;
+            for v in a.iter_mut() {
+                let d = k * *v;
+                *v = if d.abs() < FLUSH { 0.0 } else { d };
+            }
+        }
+        (g, value * per)
+    };
+    let out: Vec<(f32, f64)> = match next {
+        Some(next) => {
+            assert!(
+                next.len() == a.len(),
+                "ff_layer: `next` has the wrong length"
+            );
+            if a.len() < 2 * CHUNK {
+                a.chunks_mut(cols)
+                    .zip(next.chunks_mut(cols))
+                    .enumerate()
+                    .map(|(r, (a, n))| row(r, a, Some(n)))
+                    .collect()
+            } else {
+                a.par_chunks_mut(cols)
+                    .zip(next.par_chunks_mut(cols))
+                    .enumerate()
+                    .map(|(r, (a, n))| row(r, a, Some(n)))
+                    .collect()
+            }
+        }
+        None => {
+            if a.len() < 2 * CHUNK {
+                a.chunks_mut(cols)
+                    .enumerate()
+                    .map(|(r, a)| row(r, a, None))
+                    .collect()
+            } else {
+                a.par_chunks_mut(cols)
+                    .enumerate()
+                    .map(|(r, a)| row(r, a, None))
+                    .collect()
+            }
+        }
+    };
+    FfLayerOut {
+        goodness: out.iter().map(|o| o.0).collect(),
+        loss: out.iter().map(|o| o.1).sum(),
+    }
+}
+
+/// Divides every row of `x` (`cols` wide) by its root-mean-square plus 1e-8, in place: the
+/// Forward-Forward length normalisation.
+pub fn rms_normalize_rows(x: &mut [f32], cols: usize) {
+    let norm = |row: &mut [f32]| {
+        let s: f32 = row.iter().map(|v| v * v).sum();
+        let inv = 1.0 / ((s / cols as f32).sqrt() + 1e-8);
+        row.iter_mut().for_each(|v| *v *= inv);
+    };
+    if x.len() < 2 * CHUNK {
+        x.chunks_mut(cols).for_each(norm);
+    } else {
+        x.par_chunks_mut(cols).for_each(norm);
+    }
+}
+
+/// The column sums of a row-major `[rows, cols]` matrix (a bias gradient), rows added in order.
+pub fn col_sums(x: &[f32], cols: usize) -> Vec<f32> {
+    let mut sums = vec![0f32; cols];
+    for row in x.chunks_exact(cols) {
+        for (s, v) in sums.iter_mut().zip(row) {
+            *s += v;
+        }
+    }
+    sums
+}
+
+/// Adds `bias` to every row of `x` (`[rows, bias.len()]`) and, with `relu`, clamps at zero.
+pub fn bias_act(x: &mut [f32], bias: &[f32], relu: bool) {
+    let cols = bias.len();
+    let f = |row: &mut [f32]| {
+        for (v, b) in row.iter_mut().zip(bias) {
+            let y = *v + b;
+            *v = if relu { y.max(0.0) } else { y };
+        }
+    };
+    if x.len() < 2 * CHUNK {
+        x.chunks_mut(cols).for_each(f);
+    } else {
+        x.par_chunks_mut(cols).for_each(f);
+    }
+}
+
+/// Zeroes `d` wherever the ReLU output `h` is not positive (its backward pass), and flushes
+/// values below [`FLUSH`] to zero.
+pub fn relu_backward(d: &mut [f32], h: &[f32]) {
+    assert!(d.len() == h.len(), "relu_backward: lengths differ");
+    for (d, &h) in d.iter_mut().zip(h) {
+        if h <= 0.0 || d.abs() < FLUSH {
+            *d = 0.0;
+        }
+    }
+}
+
+/// Mean cross-entropy of the logits `z` (`[rows, cols]`) against the class indices `labels`,
+/// and `z` overwritten by its gradient (softmax − one-hot) / rows. Computed as log-softmax
+/// with the row maximum subtracted. Returns `None` when a label is out of range.
+pub fn softmax_xent(z: &mut [f32], labels: &[usize], cols: usize) -> Option<f64> {
+    let rows = labels.len();
+    if z.len() != rows * cols || labels.iter().any(|&l| l >= cols) {
+        return None;
+    }
+    let inv_n = 1.0 / rows.max(1) as f32;
+    let mut loss = 0f64;
+    for (row, &label) in z.chunks_exact_mut(cols).zip(labels) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let shifted_label = row[label] - max;
+        let mut sum = 0f32;
+        for v in row.iter_mut() {
+            *v = (*v - max).exp();
+            sum += *v;
+        }
+        let log_sum = sum.ln();
+        // log p(label) = (z_label − max) − log Σ exp(z − max).
+        loss -= (shifted_label - log_sum) as f64;
+        let inv = 1.0 / sum;
+        for (j, v) in row.iter_mut().enumerate() {
+            let p = *v * inv;
+            let d = (p - if j == label { 1.0 } else { 0.0 }) * inv_n;
+            *v = if d.abs() < FLUSH { 0.0 } else { d };
+        }
+    }
+    Some(loss / rows.max(1) as f64)
 }
 
 #[cfg(test)]

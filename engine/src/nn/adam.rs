@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use trainscope_kernels::{AdamStep, adam_update};
 
 /// burn's defaults for Adam.
@@ -103,15 +103,15 @@ impl ModuleMapper for Stepper<'_> {
         };
         let require_grad = tensor.is_require_grad();
         let inner = tensor.inner();
-        let shape = inner.shape();
         let device = inner.device();
-        // Reading a CPU tensor back cannot fail for f32 data; should it ever, the parameter
-        // is left as it was rather than corrupted.
-        let (Ok(mut p), Ok(g)) = (
-            inner.clone().into_data().try_into_vec::<f32>(),
-            grad.into_data().try_into_vec::<f32>(),
-        ) else {
-            return Param::from_mapped_value(id, restore(inner, require_grad), mapper);
+        // Both are read in place: when the module was not cloned elsewhere, flex hands over
+        // its buffers without copying, and the updated parameter reuses its own buffer.
+        let mut data = inner.into_data();
+        let grad = grad.into_data();
+        let (Ok(p), Ok(g)) = (data.as_mut_slice::<f32>(), grad.as_slice::<f32>()) else {
+            // Not f32 data: the parameter is left as it was rather than corrupted.
+            let unchanged = Tensor::<D>::from_data(data, &device);
+            return Param::from_mapped_value(id, restore(unchanged, require_grad), mapper);
         };
         let n = p.len();
         let st = self.adam.state.entry(id).or_insert_with(|| Moments {
@@ -121,8 +121,8 @@ impl ModuleMapper for Stepper<'_> {
         });
         st.time += 1;
         adam_update(
-            &mut p,
-            &g,
+            p,
+            g,
             &mut st.m,
             &mut st.v,
             AdamStep {
@@ -133,7 +133,7 @@ impl ModuleMapper for Stepper<'_> {
                 time: st.time,
             },
         );
-        let updated = Tensor::<D>::from_data(TensorData::new(p, shape), &device);
+        let updated = Tensor::<D>::from_data(data, &device);
         Param::from_mapped_value(id, restore(updated, require_grad), mapper)
     }
 }

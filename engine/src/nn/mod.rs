@@ -3,6 +3,7 @@
 //! back, argmax, ROC AUC).
 
 pub mod adam;
+pub mod host_grad;
 pub mod init;
 pub mod metrics;
 pub mod mlp;

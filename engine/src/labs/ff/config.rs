@@ -143,6 +143,11 @@ pub struct FfConfig {
     pub iterations: usize,
     /// Recurrent mode: weight of a layer's old state in each update (the paper: 0.3).
     pub damping: f64,
+    /// On the CPU, compute the FF step's and the backprop twin's gradients by hand, in fused
+    /// host passes between burn's matrix products, instead of through burn's autodiff: the
+    /// same gradients up to float rounding, in less time. `false` keeps autodiff (to compare;
+    /// GPUs and the recurrent mode always use it).
+    pub host_step: bool,
 }
 
 impl Default for FfConfig {
@@ -179,6 +184,7 @@ impl Default for FfConfig {
             mask_blurs: 6,
             iterations: 8,
             damping: 0.3,
+            host_step: true,
         }
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod config;
 mod eval;
+pub mod host;
 pub mod model;
 pub mod negatives;
 pub mod recurrent;

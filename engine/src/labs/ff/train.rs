@@ -6,11 +6,13 @@ use burn::tensor::Tensor;
 use crate::data::mnist::{CLASSES, PIXELS};
 use crate::error::LabError;
 use crate::lab::StepReport;
-use crate::nn::{matrix, rms_normalize, scalar, to_vec};
+use crate::nn::host_grad::relu_mlp_xent_grads;
+use crate::nn::{Adam, Mlp, matrix, rms_normalize, scalar, to_vec};
 
 use super::config::{Mode, Negatives};
 use super::eval::{all_label_scores, recurrent_scores};
-use super::model::{SoftmaxReadout, ff_layer_loss};
+use super::host::{HostFfBatch, HostFfStep, LabelPairs, ff_step_grads, host_covers};
+use super::model::{BpNet, FfNet, SoftmaxReadout, ff_layer_loss};
 use super::negatives::{
     hard_wrong, hybrid, hybrid_mask, put_label, random_shift, shifted_image, uniform_wrong,
 };
@@ -102,9 +104,18 @@ impl FfLab {
         b: usize,
         report: &mut StepReport,
     ) -> Result<(), LabError> {
-        for (l, g) in gs.iter().enumerate() {
-            let values = to_vec(g.clone().detach())?;
-            let (pos, neg) = values.split_at(b);
+        let values = gs
+            .iter()
+            .map(|g| to_vec(g.clone().detach()))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.record_goodness_values(&values, b, report);
+        Ok(())
+    }
+
+    /// [`FfLab::record_goodness`] from values already on the host.
+    fn record_goodness_values(&mut self, gs: &[Vec<f32>], b: usize, report: &mut StepReport) {
+        for (l, values) in gs.iter().enumerate() {
+            let (pos, neg) = values.split_at(b.min(values.len()));
             let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
             report.push(format!("goodness_pos_l{}", l + 1), mean(pos));
             report.push(format!("goodness_neg_l{}", l + 1), mean(neg));
@@ -116,7 +127,36 @@ impl FfLab {
                 h.neg.pop_front();
             }
         }
-        Ok(())
+    }
+
+    /// Whether this step computes its gradients by hand on the host (see [`super::host`]):
+    /// on the CPU (where the fused host Adam runs), unless `host_step` is off.
+    fn host_step(&self) -> bool {
+        self.cfg.host_step && matches!(self.ff_opt, Adam::Host(_))
+    }
+
+    /// The hand-written FF step, or `None` when the net is of a kind it does not cover.
+    fn host_ff(
+        &self,
+        net: &FfNet,
+        x: Vec<f32>,
+        b: usize,
+        pairs: Option<LabelPairs<'_>>,
+    ) -> Result<HostFfStep, LabError> {
+        let thresholds: Vec<f64> = (0..self.cfg.layers.len())
+            .map(|l| self.cfg.layer_threshold(l))
+            .collect();
+        let batch = HostFfBatch {
+            x,
+            rows: 2 * b,
+            positives: b,
+            thresholds: &thresholds,
+            active: self.active_layers(),
+            keep_normalized: self.readout.is_some() && self.cfg.mode == Mode::Unsupervised,
+            pairs,
+        };
+        let device = self.device.clone().without_autodiff();
+        ff_step_grads(net, batch, &self.opts(), &device)
     }
 
     /// Supervised or unsupervised FF on one batch, plus the softmax readout.
@@ -128,6 +168,8 @@ impl FfLab {
         report: &mut StepReport,
     ) -> Result<(), LabError> {
         let b = batch.len();
+        // Supervised pairs: the same image under its true label and under a wrong one.
+        let mut pairs: Option<(Vec<usize>, Vec<usize>)> = None;
         let (pos, neg): (Vec<Vec<f32>>, Vec<Vec<f32>>) = match self.cfg.mode {
             Mode::Unsupervised => {
                 let mut neg = Vec::with_capacity(b);
@@ -152,22 +194,65 @@ impl FfLab {
                     put_label(&mut pos[r], Some(self.data.train.labels[i] as usize));
                     put_label(&mut neg[r], Some(wrong[r]));
                 }
+                pairs = Some((self.batch_labels(batch), wrong));
                 (pos, neg)
             }
         };
         self.record_examples(&pos, &neg);
-        let x: Vec<f32> = pos.iter().chain(&neg).flatten().copied().collect();
-        let net = match &self.net {
-            Net::Feed(n) => n.clone(),
-            Net::Rec(_) => return Err(net_mismatch()),
+        let lr = self.cfg.lr * scale;
+        let Net::Feed(current) = &self.net else {
+            return Err(net_mismatch());
         };
+        if self.host_step() && host_covers(current, &self.opts()) {
+            let step = match &pairs {
+                // Each image once; the step adds the two labels' rows of W itself.
+                Some((truth, wrong)) => {
+                    let x: Vec<f32> = images.iter().flatten().copied().collect();
+                    let pairs = LabelPairs {
+                        positive: truth,
+                        negative: wrong,
+                        classes: CLASSES,
+                    };
+                    self.host_ff(current, x, b, Some(pairs))?
+                }
+                None => {
+                    let x: Vec<f32> = pos.iter().chain(&neg).flatten().copied().collect();
+                    self.host_ff(current, x, b, None)?
+                }
+            };
+            self.record_goodness_values(&step.goodness, b, report);
+            report.push("ff_loss", step.loss);
+            // Moved out rather than cloned, so that Adam updates the weights' own buffers.
+            let empty = Net::Feed(FfNet { layers: Vec::new() });
+            if let Net::Feed(net) = std::mem::replace(&mut self.net, empty) {
+                self.net = Net::Feed(self.ff_opt.step(lr, net, step.grads));
+            }
+            if self.readout.is_some() {
+                let features = match self.cfg.mode {
+                    // The normalised activities of the positives (the plain images).
+                    Mode::Unsupervised => {
+                        let parts: Vec<Tensor<2>> = self
+                            .readout_layers()
+                            .iter()
+                            .filter_map(|&l| step.normalized.get(l))
+                            .map(|a| a.clone().narrow(0, 0, b))
+                            .collect();
+                        Tensor::cat(parts, 1)
+                    }
+                    _ => self.readout_features(images)?,
+                };
+                self.readout_step(features, batch, report)?;
+            }
+            return Ok(());
+        }
+        let net = current.clone();
+        let x: Vec<f32> = pos.iter().chain(&neg).flatten().copied().collect();
         let (gs, acts) = net.pass(matrix(x, 2 * b, PIXELS, &self.device), &self.opts());
         self.record_goodness(&gs, b, report)?;
         let total = self
             .ff_loss(&gs, b)
             .ok_or_else(|| LabError::compute("network has no layers"))?;
         report.push("ff_loss", scalar(total.clone().detach())?);
-        let lr = self.cfg.lr * scale;
         self.net = Net::Feed(self.ff_opt.descend(net, total, lr));
         if self.readout.is_some() {
             let features = match self.cfg.mode {
@@ -294,11 +379,25 @@ impl FfLab {
         report: &mut StepReport,
     ) -> Result<(), LabError> {
         let labels = self.batch_labels(batch);
+        let host = self.host_step();
+        let inner = self.device.clone().without_autodiff();
         let Some((net, opt)) = self.bp.as_mut() else {
             return Ok(());
         };
         let b = batch.len();
         let x: Vec<f32> = images.iter().flatten().copied().collect();
+        if host {
+            let xt = matrix(x.clone(), b, PIXELS, &inner);
+            if let Some((grads, loss)) = relu_mlp_xent_grads(&net.mlp, xt, &labels)? {
+                report.push("bp_loss", loss);
+                // Moved out rather than cloned (see `train_feedforward`).
+                let empty = BpNet {
+                    mlp: Mlp::from_layers(Vec::new(), net.mlp.activation),
+                };
+                *net = opt.step(lr, std::mem::replace(net, empty), grads);
+                return Ok(());
+            }
+        }
         let loss = net.loss(
             matrix(x, b, PIXELS, &self.device),
             matrix(one_hot(&labels), b, CLASSES, &self.device),
