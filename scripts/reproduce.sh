@@ -49,7 +49,7 @@ TABLES=(
   "ff-norm|cpu|~2 min|FF normalisation ablation sentence: run ff-mnist-quick --set bp=false --set eval_every=0 --set test_limit=2000 --steps 150 --set normalize_layers=true|false"
   "ff-fast|cpu|~8 min on 2 idle cores (README: 8 min 7 s)|Speed section, ff-mnist-fast sentence: run ff-mnist-fast"
   "ff-fast-val|cpu|~11 min on 2 idle cores|Speed section, ff-mnist-fast validation table (hard negatives: 2x500 for 12 and 24 epochs, 2x1000 for 24): run ff-mnist-fast --set validation=10000 [--set layers=[500,500] --set epochs=12|24] --set eval_every=..."
-  "speed|cpu|~8 min on 2 idle cores (the first time also ~2.8 GB of downloads and a few minutes for the PyTorch venv)|Speed section: bench ff-mnist-quick --steps 300 (with and without bp), --steps 10000 --window 500, --peer --steps 300 --rounds 6 (with and without bp)"
+  "speed|cpu|~10 min on 2 idle cores (the first time also ~2.8 GB of downloads and a few minutes for the PyTorch venv)|Speed section: bench ff-mnist-quick --steps 300 (with and without bp, with and without host_step), --steps 10000 --window 500, --peer --steps 300 --rounds 6 (with and without bp; and host_step=false against PyTorch)"
   "ff-bench-cpu|cpu|~8-10 min on 2 cores (ff-mnist-recurrent-paper alone ~5 min)|FF 'On the CPU the paper-sized presets were not run' paragraph: bench PRESET --steps 10 for the paper presets and the two CPU presets"
   "ff-paper-gpu|gpu|GPU: ~4 min on an H200 (README: 3 min 52 s) plus a --features gpu build|FF table row ff-mnist-paper --set epochs=13 and the GPU one-pass timing: run ff-mnist-paper --backend gpu --set epochs=13 --set eval_every=0"
   "ff-paper-full|gpu|GPU: ~18 min on an H200 (README's projection; ~25 h on 2 CPU cores)|FF table row 'ff-mnist-paper, not run in full': run ff-mnist-paper --backend gpu"
@@ -233,9 +233,12 @@ do_table() {
     speed)
       capture "$t" bench_bp ts bench ff-mnist-quick --steps 300
       capture "$t" bench_ff ts bench ff-mnist-quick --steps 300 --set bp=false
+      capture "$t" bench_bp_autodiff ts bench ff-mnist-quick --steps 300 --set host_step=false
+      capture "$t" bench_ff_autodiff ts bench ff-mnist-quick --steps 300 --set bp=false --set host_step=false
       capture "$t" window ts bench ff-mnist-quick --steps 10000 --window 500
       capture "$t" peer_bp ts bench ff-mnist-quick --peer --steps 300 --rounds 6
       capture "$t" peer_ff ts bench ff-mnist-quick --peer --steps 300 --rounds 6 --set bp=false
+      capture "$t" peer_bp_autodiff ts bench ff-mnist-quick --peer --numpy false --steps 300 --rounds 6 --set host_step=false
       ;;
     first-figure)
       for l in ff-mnist-quick glom-quick hetnet-pql sparrow-eval otafl-quick gnn-quick \
@@ -543,10 +546,12 @@ elif table == "first-figure":
         print(f"| `{preset}` | {cell} |")
 
 elif table == "speed":
-    print(f"FF + BP {steps_per_s('bench_bp'):.1f} steps/s, FF alone {steps_per_s('bench_ff'):.1f}")
-    for run in ("window", "peer_bp", "peer_ff"):
+    print(f"FF + BP {steps_per_s('bench_bp'):.1f} steps/s, FF alone {steps_per_s('bench_ff'):.1f} "
+          f"(through autodiff, `--set host_step=false`: {steps_per_s('bench_bp_autodiff'):.1f} and "
+          f"{steps_per_s('bench_ff_autodiff'):.1f})")
+    for run in ("window", "peer_bp", "peer_ff", "peer_bp_autodiff"):
         for line in log(run).splitlines():
-            if line.startswith(("first window", "trainscope:", "pytorch", "numpy", "paired", "ratio_vs")):
+            if line.startswith(("round", "first window", "trainscope:", "pytorch", "numpy", "paired", "ratio_vs")):
                 print(f"{run}: {line}")
 
 elif table == "ff-bench-cpu":

@@ -266,8 +266,11 @@ mod tests {
         let device = autodiff_device(&Backend::cpu().device);
         let inner = device.clone().without_autodiff();
         let (b, d_in, widths) = (5, 12, [9usize, 7, 6]);
+        // θ = 40 per unit puts every positive above softplus's identity threshold (t > 20)
+        // and every negative below the floor (t < −20, no gradient).
         for (kind, theta) in [
             (Goodness::Sum, 1.5f64),
+            (Goodness::Sum, 40.0),
             (Goodness::Mean, 0.4),
             (Goodness::NegSum, -1.5),
         ] {
@@ -312,7 +315,7 @@ mod tests {
                     pairs: None,
                 };
                 let mut host = ff_step_grads(&net, batch, &opts, &inner).expect("host step");
-                let what = format!("{kind:?}, normalize_input {normalize_input}");
+                let what = format!("{kind:?}, θ {theta}, normalize_input {normalize_input}");
                 assert!(
                     (host.loss - auto_value).abs() < 1e-4 * auto_value.abs().max(1.0),
                     "{what}: loss {} vs {auto_value}",

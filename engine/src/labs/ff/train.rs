@@ -248,11 +248,21 @@ impl FfLab {
         let net = current.clone();
         let x: Vec<f32> = pos.iter().chain(&neg).flatten().copied().collect();
         let (gs, acts) = net.pass(matrix(x, 2 * b, PIXELS, &self.device), &self.opts());
-        self.record_goodness(&gs, b, report)?;
         let total = self
             .ff_loss(&gs, b)
             .ok_or_else(|| LabError::compute("network has no layers"))?;
-        report.push("ff_loss", scalar(total.clone().detach())?);
+        // Every layer's goodness and the loss come back in one read: on a GPU each read waits
+        // for the queue to drain, so one per step instead of one per layer plus the loss.
+        let mut parts: Vec<Tensor<1>> = gs.iter().map(|g| g.clone().detach()).collect();
+        parts.push(total.clone().detach().reshape([1]));
+        let values = to_vec(Tensor::cat(parts, 0))?;
+        let per_layer: Vec<Vec<f32>> = values
+            .chunks(2 * b)
+            .take(gs.len())
+            .map(<[f32]>::to_vec)
+            .collect();
+        self.record_goodness_values(&per_layer, b, report);
+        report.push("ff_loss", values.last().copied().unwrap_or(f32::NAN) as f64);
         self.net = Net::Feed(self.ff_opt.descend(net, total, lr));
         if self.readout.is_some() {
             let features = match self.cfg.mode {
