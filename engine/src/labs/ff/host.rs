@@ -106,6 +106,10 @@ fn paired_input(
 
 /// Whether [`ff_step_grads`] covers this net and these options: activities normalised between
 /// layers, and every layer with a bias. Otherwise the caller uses autodiff.
+///
+/// `straight_through` needs nothing of its own: the goodness's gradient at the ReLU output is
+/// `2·scale·y`, which is zero wherever the ReLU is off, so passing it through as if the ReLU
+/// were the identity gives the same gradient as the ReLU's own mask.
 pub fn host_covers(net: &FfNet, opts: &PassOpts) -> bool {
     opts.normalize_layers && net.layers.iter().all(|l| l.bias.is_some())
 }
