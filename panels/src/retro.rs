@@ -164,6 +164,16 @@ fn overlap_color(run: u16) -> Color32 {
     Color32::from_rgba_unmultiplied(60, 120, 230, (50.0 + 180.0 * a) as u8)
 }
 
+/// A squared key distance: three decimals, or three significant digits when it is smaller than
+/// that shows (keys that lie close together, such as the cheap retriever's averages).
+fn format_dist(d: f32) -> String {
+    if d != 0.0 && d.abs() < 0.01 {
+        format!("{d:.2e}")
+    } else {
+        format!("{d:.3}")
+    }
+}
+
 fn neighbours(ui: &mut Ui, ns: &[NeighbourView]) {
     if ns.is_empty() {
         ui.weak("(no neighbours: the first m−1 tokens of a window attend to none)");
@@ -172,9 +182,9 @@ fn neighbours(ui: &mut Ui, ns: &[NeighbourView]) {
         ui.horizontal_wrapped(|ui| {
             ui.label(
                 RichText::new(format!(
-                    "#{} d²={:.3}{}",
+                    "#{} d²={}{}",
                     j + 1,
-                    n.dist,
+                    format_dist(n.dist),
                     if n.duplicate { " DUPLICATE" } else { "" }
                 ))
                 .strong(),

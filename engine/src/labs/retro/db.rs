@@ -120,6 +120,12 @@ impl Database {
                     })
                     .collect();
                 top_k(&mut hits, k);
+                // The ranking's |q|² − 2q·x + |x|² cancels badly in f32 when keys are long and
+                // close (it can clamp at 0); the reported distances of the k kept are exact.
+                let q = self.key(qi);
+                for h in &mut hits {
+                    h.dist = squared_distance(q, self.key(self.entries[h.entry].key));
+                }
                 out.push(hits);
             }
         }
@@ -136,11 +142,7 @@ impl Database {
             .filter(|(_, e)| allow(e))
             .map(|(j, e)| Hit {
                 entry: j,
-                dist: q
-                    .iter()
-                    .zip(self.key(e.key))
-                    .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
-                    .sum::<f64>() as f32,
+                dist: squared_distance(q, self.key(e.key)),
             })
             .collect();
         top_k(&mut hits, k);
@@ -149,6 +151,14 @@ impl Database {
 }
 
 /// Keeps the `k` smallest distances, sorted (ties by entry index).
+/// Squared L2 distance of two keys, summed in f64.
+fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+        .sum::<f64>() as f32
+}
+
 fn top_k(hits: &mut Vec<Hit>, k: usize) {
     let cmp = |a: &Hit, b: &Hit| a.dist.total_cmp(&b.dist).then(a.entry.cmp(&b.entry));
     if hits.len() > k && k > 0 {
