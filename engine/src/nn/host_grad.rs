@@ -50,22 +50,31 @@ impl LayerRefs {
     }
 }
 
+/// Whether [`relu_mlp_xent_grads`] covers `mlp`: a ReLU MLP with at least one layer, every
+/// layer with a bias. Otherwise the caller uses autodiff.
+pub fn relu_mlp_covers(mlp: &Mlp) -> bool {
+    mlp.activation == Activation::Relu
+        && !mlp.layers.is_empty()
+        && mlp.layers.iter().all(|l| l.bias.is_some())
+}
+
 /// The gradients of the mean cross-entropy of a ReLU [`Mlp`]'s logits for the input rows `x`
-/// (`[n, d_in]` on a device without autodiff) against the class indices `labels`, and the loss.
-/// `None` when the MLP is not a ReLU MLP with biases (the caller then uses autodiff).
+/// (`[n, d_in]` on a device without autodiff) against the class indices `labels`, and the loss
+/// (see [`relu_mlp_covers`] for the MLPs it takes).
 pub fn relu_mlp_xent_grads(
     mlp: &Mlp,
     x: Tensor<2>,
     labels: &[usize],
-) -> Result<Option<(GradientsParams, f64)>, LabError> {
-    if mlp.activation != Activation::Relu || mlp.layers.is_empty() {
-        return Ok(None);
+) -> Result<(GradientsParams, f64), LabError> {
+    if !relu_mlp_covers(mlp) {
+        return Err(LabError::compute(
+            "the hand-written backprop step needs a ReLU MLP whose layers all have biases",
+        ));
     }
     let mut refs = Vec::with_capacity(mlp.layers.len());
     for layer in &mlp.layers {
-        match LayerRefs::of(layer)? {
-            Some(r) => refs.push(r),
-            None => return Ok(None),
+        if let Some(r) = LayerRefs::of(layer)? {
+            refs.push(r);
         }
     }
     let device = x.device();
@@ -113,7 +122,7 @@ pub fn relu_mlp_xent_grads(
         relu_backward(&mut dh, &hidden[i - 1]);
         d = dh;
     }
-    Ok(Some((grads, loss)))
+    Ok((grads, loss))
 }
 
 #[cfg(test)]
@@ -146,9 +155,9 @@ mod tests {
         let auto_value = to_vec(auto_loss.clone()).expect("loss")[0] as f64;
         let mut auto = GradientsParams::from_grads(auto_loss.backward(), &mlp);
         let (mut host, value) = relu_mlp_xent_grads(&mlp, matrix(xs, n, d_in, &inner), &labels)
-            .expect("host gradients")
-            .expect("a ReLU MLP with biases");
+            .expect("host gradients");
         assert!((value - auto_value).abs() < 1e-5, "{value} vs {auto_value}");
+        assert!(relu_mlp_covers(&mlp));
         for layer in &mlp.layers {
             let bias = layer.bias.as_ref().expect("bias");
             let pairs = [

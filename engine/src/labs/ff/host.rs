@@ -28,7 +28,8 @@ pub struct HostFfStep {
     pub goodness: Vec<Vec<f32>>,
     /// The summed loss of the active layers.
     pub loss: f64,
-    /// Every layer's length-normalised activities `[rows, width]`, when asked for.
+    /// Every layer's length-normalised activities `[rows, width]`, when asked for (empty
+    /// otherwise).
     pub normalized: Vec<Tensor<2>>,
 }
 

@@ -6,7 +6,7 @@ use burn::tensor::Tensor;
 use crate::data::mnist::{CLASSES, PIXELS};
 use crate::error::LabError;
 use crate::lab::StepReport;
-use crate::nn::host_grad::relu_mlp_xent_grads;
+use crate::nn::host_grad::{relu_mlp_covers, relu_mlp_xent_grads};
 use crate::nn::{Adam, Mlp, matrix, rms_normalize, scalar, to_vec};
 
 use super::config::{Mode, Negatives};
@@ -135,7 +135,7 @@ impl FfLab {
         self.cfg.host_step && matches!(self.ff_opt, Adam::Host(_))
     }
 
-    /// The hand-written FF step, or `None` when the net is of a kind it does not cover.
+    /// The hand-written FF step (the caller checks [`host_covers`] first).
     fn host_ff(
         &self,
         net: &FfNet,
@@ -227,23 +227,7 @@ impl FfLab {
             if let Net::Feed(net) = std::mem::replace(&mut self.net, empty) {
                 self.net = Net::Feed(self.ff_opt.step(lr, net, step.grads));
             }
-            if self.readout.is_some() {
-                let features = match self.cfg.mode {
-                    // The normalised activities of the positives (the plain images).
-                    Mode::Unsupervised => {
-                        let parts: Vec<Tensor<2>> = self
-                            .readout_layers()
-                            .iter()
-                            .filter_map(|&l| step.normalized.get(l))
-                            .map(|a| a.clone().narrow(0, 0, b))
-                            .collect();
-                        Tensor::cat(parts, 1)
-                    }
-                    _ => self.readout_features(images)?,
-                };
-                self.readout_step(features, batch, report)?;
-            }
-            return Ok(());
+            return self.readout_after_ff(step.normalized, images, batch, report);
         }
         let net = current.clone();
         let x: Vec<f32> = pos.iter().chain(&neg).flatten().copied().collect();
@@ -264,19 +248,32 @@ impl FfLab {
         self.record_goodness_values(&per_layer, b, report);
         report.push("ff_loss", values.last().copied().unwrap_or(f32::NAN) as f64);
         self.net = Net::Feed(self.ff_opt.descend(net, total, lr));
-        if self.readout.is_some() {
-            let features = match self.cfg.mode {
-                // The positives are the plain images: reuse their activities.
-                Mode::Unsupervised => {
-                    let acts: Vec<Tensor<2>> =
-                        acts.into_iter().map(|a| a.narrow(0, 0, b)).collect();
-                    SoftmaxReadout::features(&acts, &self.readout_layers())
-                }
-                _ => self.readout_features(images)?,
-            };
-            self.readout_step(features, batch, report)?;
+        self.readout_after_ff(acts, images, batch, report)
+    }
+
+    /// The softmax readout's step after an FF step. `acts` are every layer's activities for
+    /// the FF batch (positives first): in unsupervised mode the positives are the plain
+    /// images, so their activities are reused; the one-pass readout runs its own pass with the
+    /// neutral label.
+    fn readout_after_ff(
+        &mut self,
+        acts: Vec<Tensor<2>>,
+        images: &[Vec<f32>],
+        batch: &[usize],
+        report: &mut StepReport,
+    ) -> Result<(), LabError> {
+        if self.readout.is_none() {
+            return Ok(());
         }
-        Ok(())
+        let features = match self.cfg.mode {
+            Mode::Unsupervised => {
+                let b = batch.len();
+                let acts: Vec<Tensor<2>> = acts.into_iter().map(|a| a.narrow(0, 0, b)).collect();
+                SoftmaxReadout::features(&acts, &self.readout_layers())
+            }
+            _ => self.readout_features(images)?,
+        };
+        self.readout_step(features, batch, report)
     }
 
     /// The softmax readout's input for plain images: the neutral label goes into the first
@@ -396,17 +393,16 @@ impl FfLab {
         };
         let b = batch.len();
         let x: Vec<f32> = images.iter().flatten().copied().collect();
-        if host {
-            let xt = matrix(x.clone(), b, PIXELS, &inner);
-            if let Some((grads, loss)) = relu_mlp_xent_grads(&net.mlp, xt, &labels)? {
-                report.push("bp_loss", loss);
-                // Moved out rather than cloned (see `train_feedforward`).
-                let empty = BpNet {
-                    mlp: Mlp::from_layers(Vec::new(), net.mlp.activation),
-                };
-                *net = opt.step(lr, std::mem::replace(net, empty), grads);
-                return Ok(());
-            }
+        if host && relu_mlp_covers(&net.mlp) {
+            let (grads, loss) =
+                relu_mlp_xent_grads(&net.mlp, matrix(x, b, PIXELS, &inner), &labels)?;
+            report.push("bp_loss", loss);
+            // Moved out rather than cloned (see `train_feedforward`).
+            let empty = BpNet {
+                mlp: Mlp::from_layers(Vec::new(), net.mlp.activation),
+            };
+            *net = opt.step(lr, std::mem::replace(net, empty), grads);
+            return Ok(());
         }
         let loss = net.loss(
             matrix(x, b, PIXELS, &self.device),

@@ -150,7 +150,6 @@ impl Database {
     }
 }
 
-/// Keeps the `k` smallest distances, sorted (ties by entry index).
 /// Squared L2 distance of two keys, summed in f64.
 fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
     a.iter()
@@ -159,6 +158,7 @@ fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
         .sum::<f64>() as f32
 }
 
+/// Keeps the `k` smallest distances, sorted (ties by entry index).
 fn top_k(hits: &mut Vec<Hit>, k: usize) {
     let cmp = |a: &Hit, b: &Hit| a.dist.total_cmp(&b.dist).then(a.entry.cmp(&b.entry));
     if hits.len() > k && k > 0 {
