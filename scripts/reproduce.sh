@@ -59,7 +59,7 @@ TABLES=(
   "gnn|cpu|~5 min per seed on 2 idle cores, 3 seeds: ~15-20 min|GNN scaling table, MLP and over-the-air sentences: run gnn-eval --set seed=S, S = 1 2 3"
   "lm-nanogpt|cpu|~3-6 min on 2 cores|LM core sentence beside nanoGPT's 1.88: run lm-char-nanogpt"
   "fwl|cpu|~5 min per seed on 2 cores, 3 seeds: ~15 min|FWL race table (seeds 1-3): run fwl-eval --set seed=S, S = 1 2 3"
-  "retro|cpu|~3-4 min per seed on 2 shared cores once the MiniLM keys are cached (first pass ~+2 min), 3 seeds: ~12 min|RETRO per-seed table: run retro-eval --set seed=S, S = 1 2 3 (needs scripts/fetch_minilm.sh, else the fallback retriever runs and the table says so)"
+  "retro|cpu|~2 min per seed on 2 cores once the MiniLM keys are cached (first pass ~+1 min), 3 seeds: ~6 min|RETRO per-seed table: run retro-eval --set seed=S, S = 1 2 3 (needs scripts/fetch_minilm.sh, else the fallback retriever runs and the table says so)"
   "hetnet|cpu|12 runs x 1.5 min on 2 idle cores (2.5-4 min shared): ~18-45 min|HetNet lambda table (seeds 1-3): run hetnet-pql --set seed=S --set lambda=L, L = 0.1 0.5 1 2 (IDQN row from the lambda = 1 runs)"
   "hetnet-fresh|cpu|6 runs x 1.5-4 min: ~9-23 min|HetNet 'Fresh seeds 4 / 5 / 6' sentence: run hetnet-pql --set seed=S --set lambda=L, S = 4 5 6, L = 1 0.1"
   "hetnet-drift|cpu|6 runs x 1.5-2.5 min: ~10-15 min|HetNet per-seed drift table (seeds 1-6, the preset's lambda and form): run hetnet-pql --set seed=S, S = 1..6"
@@ -680,17 +680,24 @@ elif table == "fwl":
 elif table == "retro":
     ss = [x for x in seeds([1, 2, 3]) if have(f"seed{x}")]
     print("| seed | retriever | base | RETRO on | RETRO off | retrofit | base α=0.125 | RETRO α=0.125 | "
-          "dup: base α=1 / 0.125 | dup: RETRO α=1 / 0.125 | k=1 / 4 / 16 | db 10% / 50% / 100% | wall |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "dup: base α=1 / 0.125 | dup: RETRO α=1 / 0.125 | dup: retrofit α=1 | "
+          "dup slope base / RETRO / retrofit | k=1 / 4 / 16 | db 10% / 50% / 100% | "
+          "retrofit below base (validation step) | wall |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for x in ss:
         s = load(f"seed{x}")
         f = lambda k: f"{s[k]:.4f}"
+        slope = lambda p: f"{(s[p + '_alpha_1'] - s[p + '_alpha_0125']) / 0.875:.3f}".replace("-", "−")
+        beat = s["retrofit_steps_to_beat_base"]
+        beat = "never" if beat < 0 else f"from step {beat:.0f}"
         print(f"| {x} | {s['retriever']} | {f('bpb_base')} | {f('bpb_retro')} | {f('bpb_retro_off')} | "
               f"{f('bpb_retrofit')} | {f('bpb_base_alpha_0125')} | {f('bpb_retro_alpha_0125')} | "
               f"{f('dup_bpb_base_alpha_1')} / {f('dup_bpb_base_alpha_0125')} | "
-              f"{f('dup_bpb_retro_alpha_1')} / {f('dup_bpb_retro_alpha_0125')} | "
+              f"{f('dup_bpb_retro_alpha_1')} / {f('dup_bpb_retro_alpha_0125')} | {f('dup_bpb_retrofit_alpha_1')} | "
+              f"{slope('dup_bpb_base')} / {slope('dup_bpb_retro')} / {slope('dup_bpb_retrofit')} | "
               f"{f('bpb_retro_k1')} / {f('bpb_retro_k4')} / {f('bpb_retro_k16')} | "
-              f"{f('bpb_retro_db10')} / {f('bpb_retro_db50')} / {f('bpb_retro_db100')} | {wall(s['wall_seconds'])} |")
+              f"{f('bpb_retro_db10')} / {f('bpb_retro_db50')} / {f('bpb_retro_db100')} | {beat} | "
+              f"{wall(s['wall_seconds'])} |")
 
 elif table == "glom":
     ss = [x for x in seeds([1, 2, 3]) if have(f"seed{x}")]

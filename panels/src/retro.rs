@@ -182,9 +182,10 @@ fn neighbours(ui: &mut Ui, ns: &[NeighbourView]) {
         ui.horizontal_wrapped(|ui| {
             ui.label(
                 RichText::new(format!(
-                    "#{} d²={}{}",
+                    "#{} d²={} match {:.0}%{}",
                     j + 1,
                     format_dist(n.dist),
+                    100.0 * n.matched,
                     if n.duplicate { " DUPLICATE" } else { "" }
                 ))
                 .strong(),

@@ -16,6 +16,7 @@ fn neighbour(text: &str, dist: f32, duplicate: bool) -> NeighbourView {
         dist,
         source: "Hamlet".into(),
         duplicate,
+        matched: if duplicate { 1.0 } else { 0.25 },
     }
 }
 
@@ -123,7 +124,7 @@ fn retro_panel_renders_the_neighbour_view_and_sends_actions() {
     );
     assert!(
         harness
-            .query_by_label_contains("d²=0.010 DUPLICATE")
+            .query_by_label_contains("d²=0.010 match 100% DUPLICATE")
             .is_some()
     );
     assert!(

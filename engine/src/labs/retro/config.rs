@@ -76,6 +76,11 @@ pub struct RetroConfig {
     pub align_init: f64,
     /// How many CCA heads (the first ones) start with `align_init` (0 = all).
     pub align_heads: usize,
+    /// The match gate's starting weight on a neighbour's match share (with `sink_init`, both
+    /// 0 = no gate, the paper's CCA; see the README).
+    pub match_gate: f64,
+    /// The match gate's starting logit of the null slot a head may attend to instead.
+    pub sink_init: f64,
     /// Neighbours per chunk in training.
     pub k_train: usize,
     /// Neighbours per chunk at evaluation (knob).
@@ -149,6 +154,8 @@ impl Default for RetroConfig {
             copy_init: 0.0,
             align_init: 0.0,
             align_heads: 0,
+            match_gate: 0.0,
+            sink_init: 0.0,
             k_train: 2,
             k_eval: 2,
             db_fraction: 1.0,
@@ -233,6 +240,8 @@ impl LabConfig for RetroConfig {
         Range::float("copy_init", 0.0, 10.0, false),
         Range::float("align_init", 0.0, 30.0, false),
         Range::int("align_heads", 0, 32),
+        Range::float("match_gate", 0.0, 50.0, false),
+        Range::float("sink_init", -30.0, 30.0, false),
         Range::int("k_train", 1, 16),
         Range::int("k_eval", 1, 16),
         Range::float("db_fraction", 0.01, 1.0, false),

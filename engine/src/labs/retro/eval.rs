@@ -342,10 +342,12 @@ impl RetroLab {
         Ok(())
     }
 
-    fn neighbour_view(&self, h: &Hit) -> NeighbourView {
+    /// The neighbour `h` retrieved for the chunk `query` (its m tokens).
+    fn neighbour_view(&self, h: &Hit, query: &[u32]) -> NeighbourView {
         let e = &self.db.entries[h.entry];
         let v = self.value(e);
         let m = self.m();
+        let same = v.iter().zip(query).filter(|(a, b)| a == b).count();
         let tok = &self.splits.tokenizer;
         NeighbourView {
             chunk: tok.decode(&v[..m]),
@@ -357,6 +359,7 @@ impl RetroLab {
                 self.docs[e.at.doc].title.clone()
             },
             duplicate: e.duplicate,
+            matched: same as f32 / m.max(1) as f32,
         }
     }
 
@@ -393,9 +396,14 @@ impl RetroLab {
                 continue;
             }
             let chunk_hits = &hits[wi * l..(wi + 1) * l];
-            for h in chunk_hits {
-                v.neighbours
-                    .push(h.iter().take(k).map(|x| self.neighbour_view(x)).collect());
+            for (u, h) in chunk_hits.iter().enumerate() {
+                let query = &ids[(s + u * m).min(ids.len())..(s + (u + 1) * m).min(ids.len())];
+                v.neighbours.push(
+                    h.iter()
+                        .take(k)
+                        .map(|x| self.neighbour_view(x, query))
+                        .collect(),
+                );
             }
             for p in 0..t {
                 v.pieces.push(self.splits.tokenizer.piece(ids[s + p + 1]));
@@ -469,7 +477,9 @@ impl RetroLab {
             .map(|(c, h)| {
                 (
                     tok.decode(&ids[c * m..(c + 1) * m]),
-                    h.iter().map(|x| self.neighbour_view(x)).collect(),
+                    h.iter()
+                        .map(|x| self.neighbour_view(x, &ids[c * m..(c + 1) * m]))
+                        .collect(),
                 )
             })
             .collect();

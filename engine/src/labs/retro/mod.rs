@@ -220,6 +220,8 @@ fn retro_shape(cfg: &RetroConfig) -> RetroShape {
         copy_init: cfg.copy_init as f32,
         align_init: cfg.align_init as f32,
         align_heads: cfg.align_heads,
+        match_gate: cfg.match_gate as f32,
+        sink_init: cfg.sink_init as f32,
     }
 }
 

@@ -51,6 +51,11 @@ pub struct RetroShape {
     pub align_init: f32,
     /// How many heads (the first ones) start with `align_init`; 0 = all.
     pub align_heads: usize,
+    /// The match gate's starting weight on the match share ([`MatchGate`]); with `sink_init`
+    /// both 0 = no gate (the paper's CCA).
+    pub match_gate: f32,
+    /// The match gate's starting logit of the null slot.
+    pub sink_init: f32,
 }
 
 impl RetroShape {
@@ -63,13 +68,16 @@ impl RetroShape {
 }
 
 /// Multi-head attention of `q` `[N, tq, d]` over `k`, `v` `[N, tk, d]` (already projected),
-/// with an optional additive `bias` broadcast to `[N, heads, tq, tk]`.
+/// with an optional additive `bias` `[N, heads, tq, tk]` and an optional null slot: `sink`
+/// `[N, heads, tq, 1]`, the logit of one more key whose value is zero (attending to it adds
+/// nothing, so a head can attend to nothing).
 pub fn attention(
     q: Tensor<3>,
     k: Tensor<3>,
     v: Tensor<3>,
     heads: usize,
     bias: Option<Tensor<4>>,
+    sink: Option<Tensor<4>>,
 ) -> Tensor<3> {
     let [n, tq, d] = q.dims();
     let tk = k.dims()[1];
@@ -80,7 +88,11 @@ pub fn attention(
     if let Some(b) = bias {
         s = s + b;
     }
-    softmax(s, 3).matmul(v).swap_dims(1, 2).reshape([n, tq, d])
+    let p = match sink {
+        Some(z) => softmax(Tensor::cat(vec![s, z], 3), 3).narrow(3, 0, tk),
+        None => softmax(s, 3),
+    };
+    p.matmul(v).swap_dims(1, 2).reshape([n, tq, d])
 }
 
 /// A pre-norm attention sublayer: `x + o(attn(ln(x) q, ln_kv(y) k, v))`.
@@ -113,13 +125,19 @@ impl CrossAttention {
     }
 
     /// The residual update (without `x` added): `o(attn(q(ln x), k(y), v(y)))`.
-    fn update(&self, x: Tensor<3>, y: Tensor<3>, bias: Option<Tensor<4>>) -> Tensor<3> {
+    fn update(
+        &self,
+        x: Tensor<3>,
+        y: Tensor<3>,
+        bias: Option<Tensor<4>>,
+        sink: Option<Tensor<4>>,
+    ) -> Tensor<3> {
         let d = x.dims()[2];
         let q = self.q.forward(self.ln.forward(x));
         let kv = self.kv.forward(y);
         let k = kv.clone().narrow(2, 0, d);
         let v = kv.narrow(2, d, d);
-        self.o.forward(attention(q, k, v, self.heads, bias))
+        self.o.forward(attention(q, k, v, self.heads, bias, sink))
     }
 }
 
@@ -199,6 +217,73 @@ impl RelativeBias {
     }
 }
 
+/// The match gate of one CCA, an addition of ours (the paper has none): each head gets a null
+/// slot (a key of zero value, [`attention`]) with a learned logit, and every token of
+/// neighbour j a learned logit `w · a_j`, where a_j is the match share of that neighbour
+/// ([`match_shares`]). A head can then attend to nothing when no neighbour matches, and to a
+/// neighbour's continuation when it does: without it every head must spread its weight over
+/// the k · 2m neighbour tokens whatever they hold, so retrieval that finds nothing useful adds
+/// noise (on clean text RETRO with retrieval on scored worse than with it off).
+#[derive(Module, Debug)]
+pub struct MatchGate {
+    /// `[heads, 2]`, the logits divided by `scale`: column 0 the null slot's logit, column 1
+    /// the weight of the match share.
+    pub table: Param<Tensor<2>>,
+    /// As [`RelativeBias::scale`] (the presets share `rel_scale`).
+    #[module(skip)]
+    pub scale: f32,
+}
+
+impl MatchGate {
+    fn new(heads: usize, sink: f32, weight: f32, scale: f32, device: &Device) -> Self {
+        let t: Vec<f32> = (0..heads)
+            .flat_map(|_| [sink / scale, weight / scale])
+            .collect();
+        MatchGate {
+            table: Param::from_tensor(Tensor::from_data(TensorData::new(t, [heads, 2]), device)),
+            scale,
+        }
+    }
+
+    /// From match shares `a` `[n, k]`: the null slot's logits `[n, heads, m, 1]` and the match
+    /// logits `[n, heads, m, k·r]` (the same on every token of a neighbour).
+    fn logits(&self, a: Tensor<2>, m: usize, r: usize) -> (Tensor<4>, Tensor<4>) {
+        let [n, k] = a.dims();
+        let [heads, _] = self.table.dims();
+        let t = self.table.val().mul_scalar(self.scale);
+        let sink = t
+            .clone()
+            .narrow(1, 0, 1)
+            .reshape([1, heads, 1, 1])
+            .expand([n, heads, m, 1]);
+        let w = t
+            .narrow(1, 1, 1)
+            .reshape([1, heads, 1, 1])
+            .expand([n, heads, m, k * r]);
+        let a = a
+            .reshape([n, k, 1])
+            .expand([n, k, r])
+            .reshape([n, 1, 1, k * r])
+            .expand([n, heads, m, k * r]);
+        (sink, w * a)
+    }
+}
+
+/// The match share of each neighbour: for tokens `[B, l·m]` and neighbours `[B, l, k, r]`,
+/// the share of chunk u's m positions where neighbour j's token equals the chunk's own token
+/// at the same position, `[B·l, k]`. It reads only chunk u, which the m−1 shift lets every
+/// position that attends to chunk u's neighbours see, so it keeps the CCA causal.
+pub fn match_shares(tokens: Tensor<2, Int>, neighbours: Tensor<4, Int>, m: usize) -> Tensor<2> {
+    let [b, l, k, _] = neighbours.dims();
+    let own = tokens.reshape([b, l, 1, m]).expand([b, l, k, m]);
+    neighbours
+        .narrow(3, 0, m)
+        .equal(own)
+        .float()
+        .mean_dim(3)
+        .reshape([b * l, k])
+}
+
 /// Encoder and chunked cross-attentions: everything retrieval adds to the decoder.
 #[derive(Module, Debug)]
 pub struct RetroParts {
@@ -216,6 +301,8 @@ pub struct RetroParts {
     pub cca: Vec<CrossAttention>,
     /// The relative-position logits of each CCA.
     pub rel: Vec<RelativeBias>,
+    /// The match gate of each CCA; empty without one ([`RetroShape::match_gate`]).
+    pub gate: Vec<MatchGate>,
     /// Sizes.
     #[module(skip)]
     pub shape: RetroShape,
@@ -255,6 +342,23 @@ impl RetroParts {
                 )
             })
             .collect();
+        let gate = if shape.match_gate != 0.0 || shape.sink_init != 0.0 {
+            shape
+                .layers
+                .iter()
+                .map(|_| {
+                    MatchGate::new(
+                        shape.heads,
+                        shape.sink_init,
+                        shape.match_gate,
+                        shape.rel_scale,
+                        device,
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let copy_init = shape.copy_init;
         let parts = RetroParts {
             tok_in,
@@ -263,6 +367,7 @@ impl RetroParts {
             ln_enc: LayerNormConfig::new(de).init(device),
             cca,
             rel,
+            gate,
             shape,
         };
         if copy_init > 0.0 {
@@ -284,22 +389,22 @@ impl RetroParts {
     /// draws are the same, so the run differs from plain init only in these three weights.
     fn copy_path(mut self, d: usize, gain: f32, device: &Device) -> Self {
         let de = self.shape.d_enc;
-        let eye = |rows: usize, cols: usize, col0: usize, scale: f32| {
+        let eye = |rows: usize, cols: usize, scale: f32| {
             let mut w = vec![0f32; rows * cols];
-            for i in 0..rows.min(cols - col0) {
-                w[i * cols + col0 + i] = scale;
+            for i in 0..rows.min(cols) {
+                w[i * cols + i] = scale;
             }
             Tensor::<2>::from_data(TensorData::new(w, [rows, cols]), device)
         };
         // [d, d′]: row i, column i for i < min(d, d′).
-        self.tok_in.weight = Param::from_tensor(eye(d, de, 0, 1.0));
+        self.tok_in.weight = Param::from_tensor(eye(d, de, 1.0));
         for cca in &mut self.cca {
             // [d′, 2d]: keep the key half, replace the value half by the embedding of d′ in d.
             let w = cca.kv.weight.val();
             let key = w.detach().narrow(1, 0, d);
-            let value = eye(de, d, 0, 1.0);
+            let value = eye(de, d, 1.0);
             cca.kv.weight = Param::from_tensor(Tensor::cat(vec![key, value], 1).detach());
-            cca.o.weight = Param::from_tensor(eye(d, d, 0, gain));
+            cca.o.weight = Param::from_tensor(eye(d, d, gain));
         }
         self
     }
@@ -327,8 +432,8 @@ impl RetroParts {
             e = e.clone()
                 + layer
                     .selfatt
-                    .update(e.clone(), layer.selfatt.ln.forward(e), None);
-            e = e.clone() + layer.cond.update(e, cond.clone(), None);
+                    .update(e.clone(), layer.selfatt.ln.forward(e), None, None);
+            e = e.clone() + layer.cond.update(e, cond.clone(), None, None);
             let f = layer
                 .out
                 .forward(gelu(layer.fc.forward(layer.ln.forward(e.clone()))));
@@ -339,8 +444,9 @@ impl RetroParts {
     }
 
     /// Chunked cross-attention of RETRO block `i` on `x` `[B, T, d]` with encoded neighbours
-    /// `e` `[B·l, k·r, d′]`: the residual update `[B, T, d]`, zero on the first m−1 tokens.
-    pub fn cca(&self, i: usize, x: Tensor<3>, e: Tensor<3>) -> Tensor<3> {
+    /// `e` `[B·l, k·r, d′]` and, for the match gate, their match shares `a` `[B·l, k]`
+    /// ([`match_shares`]): the residual update `[B, T, d]`, zero on the first m−1 tokens.
+    pub fn cca(&self, i: usize, x: Tensor<3>, e: Tensor<3>, a: Option<Tensor<2>>) -> Tensor<3> {
         let [b, t, d] = x.dims();
         let m = self.shape.chunk;
         let l = t / m;
@@ -355,9 +461,17 @@ impl RetroParts {
             d,
         ]);
         let k = e.dims()[1] / (2 * m);
-        let bias = self.rel[i].bias(b * l, m, k);
+        let mut bias = self.rel[i].bias(b * l, m, k);
+        let sink = match (self.gate.get(i), a) {
+            (Some(g), Some(a)) => {
+                let (sink, matched) = g.logits(a, m, 2 * m);
+                bias = bias + matched;
+                Some(sink)
+            }
+            _ => None,
+        };
         let y = self.cca[i]
-            .update(shifted, e, Some(bias))
+            .update(shifted, e, Some(bias), sink)
             .reshape([b, t, d]);
         // Shift back: the first m−1 positions get no update.
         Tensor::cat(vec![pad, y.narrow(1, 0, t - (m - 1))], 1)
@@ -378,6 +492,8 @@ pub fn hidden(
     };
     let t = tokens.dims()[1];
     let bias = causal_bias(t, &tokens.device());
+    let shares = (!parts.gate.is_empty())
+        .then(|| match_shares(tokens.clone(), neighbours.clone(), parts.shape.chunk));
     let mut x = lm.embed(tokens);
     let mut encoded: Option<Tensor<3>> = None;
     for (j, block) in lm.blocks.iter().enumerate() {
@@ -392,7 +508,7 @@ pub fn hidden(
                     e
                 }
             };
-            x = x.clone() + parts.cca(i, x, e);
+            x = x.clone() + parts.cca(i, x, e, shares.clone());
         }
         x = block.feed_forward(x);
     }

@@ -17,7 +17,9 @@ use crate::rng::Rng;
 
 const V: usize = 13;
 
-fn tiny_model(m: usize) -> RetroLm {
+/// A tiny RETRO of chunk `m`; `gate` = the match gate's starting weight and null-slot logit
+/// (0 = no gate).
+fn tiny_model(m: usize, gate: f32) -> RetroLm {
     let device = Backend::cpu().device.without_autodiff();
     let shape = LmShape {
         vocab: V,
@@ -41,6 +43,8 @@ fn tiny_model(m: usize) -> RetroLm {
             copy_init: 0.0,
             align_init: 0.0,
             align_heads: 0,
+            match_gate: gate,
+            sink_init: gate,
         },
         &mut rng,
         &device,
@@ -66,14 +70,28 @@ fn retro_blocks_sit_at_every_third_layer_from_the_middle() {
 
 #[test]
 fn chunked_cross_attention_is_causal() {
+    cca_causality(&tiny_model(4, 0.0), false);
+    cca_causality(&tiny_model(4, 3.0), true);
+}
+
+/// The causality checks on `model` (chunk 4); `gated`: each chunk's first neighbour starts
+/// with the chunk itself, so its match share is 1 and changing a token of the chunk changes
+/// it (the match gate must not let that reach earlier positions either).
+fn cca_causality(model: &RetroLm, gated: bool) {
     let device = Backend::cpu().device.without_autodiff();
     let (m, l, k) = (4, 4, 2);
     let t = m * l;
     let r = 2 * m;
-    let model = tiny_model(m);
     let mut rng = Rng::new(5);
     let tokens: Vec<u32> = (0..t).map(|_| rng.below(V) as u32).collect();
-    let nbs: Vec<i64> = (0..l * k * r).map(|_| rng.below(V) as i64).collect();
+    let mut nbs: Vec<i64> = (0..l * k * r).map(|_| rng.below(V) as i64).collect();
+    if gated {
+        for u in 0..l {
+            for i in 0..m {
+                nbs[u * k * r + i] = i64::from(tokens[u * m + i]);
+            }
+        }
+    }
     let logits = |tok: &[u32], nb: &[i64]| {
         to_vec(model.logits(int_tensor(tok, 1, t, &device), Some(nb_tensor(nb, l, k, r))))
             .expect("logits")
@@ -124,6 +142,78 @@ fn chunked_cross_attention_is_causal() {
     let changed = logits(&tokens, &nb2);
     assert_eq!(changed[..(m - 1) * V], reference[..(m - 1) * V]);
     assert_ne!(changed[(m - 1) * V..m * V], reference[(m - 1) * V..m * V]);
+}
+
+#[test]
+fn match_shares_count_aligned_equal_tokens() {
+    let device = Backend::cpu().device.without_autodiff();
+    // One chunk of m = 4: [1, 2, 3, 4]; neighbours (k = 4, r = 8): the chunk itself, half of
+    // it in place, its tokens in another order (no aligned match), one aligned token; the
+    // continuations do not count.
+    let tokens = int_tensor(&[1, 2, 3, 4, 5, 6, 7, 8], 1, 8, &device);
+    let nb: Vec<i64> = [
+        [1, 2, 3, 4, 9, 9, 9, 9],
+        [1, 2, 0, 0, 3, 4, 0, 0],
+        [4, 3, 2, 1, 1, 2, 3, 4],
+        [0, 0, 0, 4, 0, 0, 0, 0],
+        // chunk 1 (tokens 5..8)
+        [5, 6, 7, 8, 0, 0, 0, 0],
+        [0, 0, 0, 0, 5, 6, 7, 8],
+        [5, 0, 7, 0, 0, 0, 0, 0],
+        [1, 2, 3, 4, 0, 0, 0, 0],
+    ]
+    .concat();
+    let a = to_vec(super::model::match_shares(
+        tokens,
+        nb_tensor(&nb, 2, 4, 8),
+        4,
+    ))
+    .expect("a");
+    assert_eq!(a, vec![1.0, 0.5, 0.0, 0.25, 1.0, 0.0, 0.5, 0.0]);
+}
+
+/// With its null slot far above every other logit and no weight on the match, the gate closes
+/// the CCA: retrieval on gives the logits of retrieval off. The default gate does not.
+#[test]
+fn a_closed_gate_leaves_the_decoder_as_without_retrieval() {
+    let device = Backend::cpu().device.without_autodiff();
+    let (m, l, k) = (4, 4, 2);
+    let (t, r) = (m * l, 2 * m);
+    let mut rng = Rng::new(6);
+    let tokens: Vec<u32> = (0..t).map(|_| rng.below(V) as u32).collect();
+    let nbs: Vec<i64> = (0..l * k * r).map(|_| rng.below(V) as i64).collect();
+    let run = |model: &RetroLm, on: bool| {
+        let nb = on.then(|| nb_tensor(&nbs, l, k, r));
+        to_vec(model.logits(int_tensor(&tokens, 1, t, &device), nb)).expect("logits")
+    };
+    let mut closed = tiny_model(m, 3.0);
+    let parts = closed.parts.as_mut().expect("parts");
+    for g in &mut parts.gate {
+        let [heads, _] = g.table.dims();
+        let v: Vec<f32> = (0..heads).flat_map(|_| [60.0 / g.scale, 0.0]).collect();
+        g.table = burn::module::Param::from_tensor(Tensor::from_data(
+            TensorData::new(v, [heads, 2]),
+            &device,
+        ));
+    }
+    let off = run(&closed, false);
+    let on = run(&closed, true);
+    let gap = off
+        .iter()
+        .zip(&on)
+        .map(|(p, q)| (p - q).abs())
+        .fold(0f32, f32::max);
+    assert!(gap < 1e-5, "closed gate moved the logits by {gap}");
+    let open = tiny_model(m, 3.0);
+    let gap = run(&open, false)
+        .iter()
+        .zip(&run(&open, true))
+        .map(|(p, q)| (p - q).abs())
+        .fold(0f32, f32::max);
+    assert!(
+        gap > 1e-4,
+        "the default gate leaves retrieval without effect: {gap}"
+    );
 }
 
 pub(super) fn tiny_config() -> RetroConfig {

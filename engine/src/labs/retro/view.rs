@@ -13,6 +13,9 @@ pub struct NeighbourView {
     pub source: String,
     /// An injected duplicate of held-out text.
     pub duplicate: bool,
+    /// Its match share: the share of the retrieving chunk's positions where the neighbour
+    /// chunk holds the same token (what the match gate reads, [`super::model::match_shares`]).
+    pub matched: f32,
 }
 
 /// A held-out document scored with retrieval: each target token with its losses and its
